@@ -1,0 +1,76 @@
+"""Corpus access for the detector bench: calls, their frames, VAD decisions (cached) and truth.
+
+The VAD pass is the slow part of a tuning run (about 1 s per 100 calls per rate is the tracker,
+several seconds is webrtcvad), so its decisions are cached next to nothing in the repo: under
+/tmp/softphone-assist-vad-cache, keyed by file path, size, mtime and mode.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+
+from softphone_assist.audio.vad import WebRtcVad
+from softphone_assist.detect import frame_len
+
+CORPUS_DIR = "/work/shared/corpus"
+CACHE_DIR = "/tmp/softphone-assist-vad-cache"
+
+
+def load_score_module() -> Any:
+    """The corpus' own scorer, so the bench scores with exactly its rules."""
+    if CORPUS_DIR not in sys.path:
+        sys.path.insert(0, CORPUS_DIR)
+    import score  # type: ignore[import-not-found]
+
+    return score
+
+
+@dataclass(frozen=True)
+class Call:
+    wav: str
+    rate: int
+    frames: np.ndarray  # (n, frame_len) float64, int16 scale
+    vad: np.ndarray  # (n,) bool
+    meta: dict[str, Any]
+
+
+def read_frames(wav: str) -> tuple[np.ndarray, int]:
+    x, rate = sf.read(wav, dtype="int16", always_2d=False)
+    if x.ndim != 1:
+        raise SystemExit(f"{wav}: expected a mono file")
+    fl = frame_len(rate)
+    n = x.size // fl
+    return x[: n * fl].astype(np.float64).reshape(n, fl), int(rate)
+
+
+def cached_vad(wav: str, frames: np.ndarray, rate: int, mode: int) -> np.ndarray:
+    st = os.stat(wav)
+    key = hashlib.sha1(f"{os.path.abspath(wav)}|{st.st_size}|{st.st_mtime_ns}|{mode}".encode()).hexdigest()
+    path = os.path.join(CACHE_DIR, key + ".npy")
+    if os.path.exists(path):
+        return np.load(path)
+    vad = WebRtcVad(rate, mode)(frames)
+    os.makedirs(CACHE_DIR, exist_ok=True)
+    np.save(path, vad)
+    return vad
+
+
+def iter_calls(folder: str, rate_khz: int, mode: int, limit: int = 0) -> Iterator[Call]:
+    wavs = sorted(glob.glob(os.path.join(folder, f"*_{rate_khz}k.wav")))
+    if limit:
+        wavs = wavs[:limit]
+    for wav in wavs:
+        frames, rate = read_frames(wav)
+        with open(wav[:-4] + ".json") as f:
+            meta = json.load(f)
+        yield Call(wav, rate, frames, cached_vad(wav, frames, rate, mode), meta)

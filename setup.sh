@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Set up softphone-assist on a fresh Debian 12 machine and run it:
+#   ./setup.sh demo    install what is missing, then replay the bundled demo call
+#   ./setup.sh test    install what is missing (test tools too), then run the whole test suite
+#   ./setup.sh install install only
+# Needs root (or sudo) only when Debian packages are missing. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode="${1:-install}"
+shift || true
+
+# What the app needs at run time, and what the tests need on top (real speech, a sound server,
+# a virtual display, CJK fonts for the overlay screenshot).
+RUNTIME_PKGS=(python3 python3-venv libportaudio2 libsndfile1 espeak-ng libespeak-ng1
+              libasound2-plugins asterisk-core-sounds-en-wav)
+TEST_PKGS=(sox pulseaudio pulseaudio-utils alsa-utils xvfb xdotool x11-utils fonts-noto-cjk
+           libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libegl1 libgl1
+           libfontconfig1 libdbus-1-3)
+
+pkgs=("${RUNTIME_PKGS[@]}")
+[ "$mode" = test ] && pkgs+=("${TEST_PKGS[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "setup: Python 3.11 or newer is needed ($PY is $("$PY" --version 2>&1))" >&2; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+extras="app"
+[ "$mode" = test ] && extras="app,dev"
+stamp=".venv/.installed-$extras-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
+  touch "$stamp"
+fi
+
+case "$mode" in
+  demo)    exec .venv/bin/softphone-assist demo "$@" ;;
+  test)    exec .venv/bin/python -m pytest "$@" ;;
+  install) echo "setup: installed; run .venv/bin/softphone-assist --help" >&2 ;;
+  *)       echo "usage: ./setup.sh demo|test|install" >&2; exit 2 ;;
+esac

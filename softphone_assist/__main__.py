@@ -1,0 +1,3 @@
+from softphone_assist.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,574 @@
+"""Live capture of the caller stream and the agent microphone, polled from the main loop.
+
+Threads: PortAudio calls `_Sink.on_block` on its own thread. It only copies the bytes into a
+bounded deque and counts: PortAudio's input-overflow flag, and frames dropped because the queue is
+full. It never blocks, logs or raises. Everything else (int16 -> float64, mono, soxr streaming
+resampling to the analysis rate, health checks, re-opening) runs in `read_available()`, which the
+main loop calls (Qt bridge timer or headless loop, every 20-100 ms). No thread of ours.
+
+Stream time of a channel = samples delivered / rate. The pipeline advances only as far as both
+channels have samples, so a channel that stops must not stop the call: time the device did not
+deliver becomes digital zeros, counted in `stats().filled`:
+- while a channel is down (unplugged, error, stalled) zeros follow the wall clock from the last
+  block that arrived, so both channels stay within about one poll period of wall time;
+- a stream that has not delivered its first block, and a WASAPI loopback while nothing plays
+  (it delivers no data then), are filled the same way after `idle_s` (not a problem);
+- frames dropped on a full queue are replaced by as many zeros, in place.
+Zeros on the caller channel read as a silent line: show `problems()` next to any prompt.
+
+Health, checked on every read: a stream PortAudio ended (error, server gone), no block for
+`stall_s` (or none within `start_grace_s` of opening), a Pulse source that vanished or was
+re-created (the server silently moves our stream to the default source; pulse.py) -> the channel
+is closed, reported by `problems()` ("agent microphone 'Jabra' stopped sending audio; retrying
+every 2 s") and re-opened every `retry_s` once the device answers again. PortAudio lists devices
+once, at initialisation; a device plugged in later is found only after a rescan (`rescan_devices`),
+which closes every stream of that PortAudio. It is automatic only where our PortAudio is ours
+alone (PyAudioWPatch on Windows): sounddevice's is shared with playback/TTS in this process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext, suppress
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import soxr
+
+from softphone_assist.audio import pulse
+from softphone_assist.audio.devices import (
+    DeviceError,
+    DeviceInfo,
+    DeviceSpec,
+    devices_from_pyaudio,
+    devices_from_sounddevice,
+    find_input,
+    list_devices,
+)
+from softphone_assist.events import Channel
+
+LABELS: dict[Channel, str] = {"caller": "caller line", "agent": "agent microphone"}
+
+
+# ----------------------------------------------------------------------------------------------
+# Backends: the two PortAudio bindings behind one small interface
+# ----------------------------------------------------------------------------------------------
+class BlockSink(Protocol):
+    def on_block(self, data: bytes, frames: int, overflow: bool) -> None: ...
+    def on_finished(self) -> None: ...
+
+
+class InputHandle(Protocol):
+    rate: int
+    channels: int
+
+    def active(self) -> bool: ...
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class AudioBackend(Protocol):
+    private_portaudio: bool  # True: a rescan closes no stream but ours
+
+    def devices(self) -> list[DeviceInfo]: ...
+    def open_input(self, dev: DeviceInfo, rate: int, block_s: float, sink: BlockSink) -> InputHandle: ...
+    def rescan(self) -> None: ...
+
+
+def _formats(dev: DeviceInfo, rate: int) -> list[tuple[int, int]]:
+    """(rate, channels) to try: the analysis rate mono (PortAudio/ALSA-pulse resample), else the
+    device's own rate, mono, then stereo (we downmix and resample with soxr)."""
+    own = int(dev.default_samplerate) or rate
+    return [(rate, 1), (own, 1), (own, max(1, min(2, dev.max_input_channels)))]
+
+
+class _Handle:
+    def __init__(self, stream: Any, rate: int, channels: int, active: Callable[[], bool],
+                 start: Callable[[], None]) -> None:
+        self.stream, self.rate, self.channels = stream, rate, channels
+        self._active, self._start = active, start
+
+    def active(self) -> bool:
+        return bool(self._active())
+
+    def start(self) -> None:
+        self._start()
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class SoundDeviceBackend:
+    """python-sounddevice: Linux (ALSA, incl. the `pulse` PCM for Pulse sources) and macOS."""
+
+    private_portaudio = False  # shared with playback and TTS streams of this process
+
+    def __init__(self) -> None:
+        import sounddevice  # late: PortAudio lists devices at import (PULSE_SERVER must be set)
+
+        self._sd: Any = sounddevice
+
+    def devices(self) -> list[DeviceInfo]:
+        sd = self._sd
+        hostapis, devices = list(sd.query_hostapis()), list(sd.query_devices())
+        return devices_from_sounddevice(hostapis, devices, sd.default.hostapi)
+
+    def _pulse_pcm(self) -> int:
+        for d in self.devices():
+            if d.name == "pulse" and d.index is not None:
+                return d.index
+        raise DeviceError("PortAudio has no ALSA 'pulse' device, needed to record a PulseAudio source: "
+                          "install libasound2-plugins and start the sound server before softphone-assist")
+
+    def open_input(self, dev: DeviceInfo, rate: int, block_s: float, sink: BlockSink) -> InputHandle:
+        sd = self._sd
+        is_pulse = dev.kind == "pulse_source"
+        target = self._pulse_pcm() if is_pulse else dev.index
+
+        def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
+            with suppress(Exception):  # nothing may escape into PortAudio's thread
+                sink.on_block(bytes(indata), frames, bool(status.input_overflow))
+
+        env: AbstractContextManager[None] = pulse.pulse_source_env(dev.name) if is_pulse else nullcontext()
+        with env:  # the ALSA pulse PCM reads PULSE_SOURCE when opened: checks and open both
+            tries = _formats(dev, rate)
+            for r, ch in tries:
+                try:
+                    sd.check_input_settings(device=target, channels=ch, dtype="int16", samplerate=r)
+                    break
+                except Exception:
+                    continue
+            else:
+                r, ch = tries[0]  # none passed the check: let the open raise PortAudio's reason
+            stream = sd.RawInputStream(device=target, samplerate=r, channels=ch, dtype="int16",
+                                       blocksize=max(1, round(r * block_s)), callback=callback,
+                                       finished_callback=sink.on_finished)
+        return _Handle(stream, r, ch, lambda: stream.active, stream.start)
+
+    def rescan(self) -> None:
+        self._sd._terminate()
+        self._sd._initialize()
+
+
+def pyaudio_callback(sink: BlockSink, overflow_flag: int, go_on: int) -> Callable[..., tuple[None, int]]:
+    """A PyAudio stream callback: PyAudio prints and aborts on an exception, so none escapes."""
+
+    def callback(in_data: bytes | None, frame_count: int, time_info: Any, status: int) -> tuple[None, int]:
+        with suppress(Exception):
+            sink.on_block(bytes(in_data or b""), frame_count, bool(status & overflow_flag))
+        return None, go_on
+
+    return callback
+
+
+class PyAudioWPatchBackend:
+    """PyAudioWPatch on Windows: WASAPI loopback (the softphone's output) plus ordinary inputs.
+
+    WASAPI loopback in shared mode runs at the output's mix format only (its default rate and
+    channels) and delivers no data while nothing plays (see the module doc: idle filling).
+    PyAudio has no finished callback: `active()` (Pa_IsStreamActive) tells a dead stream.
+    """
+
+    private_portaudio = True  # its own PortAudio build, separate from sounddevice's
+
+    def __init__(self, module: Any | None = None) -> None:
+        self._pa_mod: Any = module if module is not None else importlib.import_module("pyaudiowpatch")
+        self._pa: Any = self._pa_mod.PyAudio()
+
+    def devices(self) -> list[DeviceInfo]:
+        p = self._pa
+        apis = [p.get_host_api_info_by_index(i) for i in range(p.get_host_api_count())]
+        devs = [p.get_device_info_by_index(i) for i in range(p.get_device_count())]
+        return devices_from_pyaudio(apis, devs, int(p.get_default_host_api_info()["index"]))
+
+    def _format(self, dev: DeviceInfo, rate: int) -> tuple[int, int]:
+        if dev.kind == "wasapi_loopback":
+            return int(dev.default_samplerate), max(1, dev.max_input_channels)
+        tries = _formats(dev, rate)
+        for r, ch in tries:
+            try:
+                if self._pa.is_format_supported(r, input_device=dev.index, input_channels=ch,
+                                                input_format=self._pa_mod.paInt16):
+                    return r, ch
+            except ValueError:  # PyAudio's way of saying "not supported"
+                continue
+        return tries[0]
+
+    def open_input(self, dev: DeviceInfo, rate: int, block_s: float, sink: BlockSink) -> InputHandle:
+        pa = self._pa_mod
+        r, ch = self._format(dev, rate)
+        stream = self._pa.open(
+            format=pa.paInt16, channels=ch, rate=r, input=True, input_device_index=dev.index,
+            frames_per_buffer=max(1, round(r * block_s)), start=False,
+            stream_callback=pyaudio_callback(sink, pa.paInputOverflow, pa.paContinue),
+        )
+        return _Handle(stream, r, ch, stream.is_active, stream.start_stream)
+
+    def rescan(self) -> None:
+        self._pa.terminate()
+        self._pa = self._pa_mod.PyAudio()
+
+
+def default_backend() -> AudioBackend:
+    """PyAudioWPatch on Windows when installed (loopback), else sounddevice."""
+    import sys
+
+    if sys.platform == "win32":
+        try:
+            return PyAudioWPatchBackend()
+        except ImportError:
+            pass
+    return SoundDeviceBackend()
+
+
+# ----------------------------------------------------------------------------------------------
+# The capture
+# ----------------------------------------------------------------------------------------------
+class _Sink:
+    """The only code PortAudio's thread runs. Single writer (that thread); the main loop pops."""
+
+    def __init__(self, max_blocks: int) -> None:
+        self.queue: deque[tuple[int, bytes]] = deque()  # (frames dropped just before, data)
+        self.max_blocks = max_blocks
+        self.overflows = 0
+        self.dropped = 0
+        self.errors = 0
+        self.finished = False
+        self._pending = 0
+
+    def on_block(self, data: bytes, frames: int, overflow: bool) -> None:
+        try:
+            if overflow:
+                self.overflows += 1
+            if len(self.queue) >= self.max_blocks:
+                self._pending += frames
+                self.dropped += frames
+            else:
+                self.queue.append((self._pending, data))
+                self._pending = 0
+        except Exception:
+            self.errors += 1
+
+    def on_finished(self) -> None:
+        self.finished = True
+
+
+State = Literal["starting", "running", "idle", "down", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStats:
+    channel: Channel
+    device: str
+    state: State  # starting: no block yet; idle: a loopback with nothing playing (zero-filled)
+    samples: int  # delivered at the analysis rate, zeros included
+    device_rate: int  # rate the stream runs at (0 while down)
+    overflows: int  # PortAudio input-overflow flags: audio lost in the driver
+    dropped: int  # device frames lost on a full queue (replaced by zeros)
+    filled: int  # zeros inserted for time the device did not deliver
+    reopens: int
+
+
+class _Channel:
+    def __init__(self, role: Channel, spec: DeviceSpec) -> None:
+        self.role, self.spec = role, spec
+        self.device: DeviceInfo | None = None
+        self.handle: InputHandle | None = None
+        self.sink: _Sink | None = None
+        self.resampler: Any = None
+        self.delivered = 0
+        self.opened_at = 0.0
+        self.last_data_at: float | None = None
+        self.anchor = (0.0, 0)  # (time, delivered): zeros for a gap are counted from here
+        self.down: str | None = None  # why it is down; None while running
+        self.last_error = ""
+        self.next_retry = 0.0
+        self.pulse_index: int | None = None
+        self.carry: list[np.ndarray] = []  # drained by a rescan, handed out by the next read
+        self.overflows = self.dropped = self.filled = self.reopens = 0
+
+
+class LiveCapture:
+    """The caller stream and (optionally) the agent microphone; see the module doc."""
+
+    def __init__(
+        self, caller: DeviceSpec, agent: DeviceSpec | None = None, *, rate: int = 16000,
+        block_s: float = 0.02, queue_s: float = 5.0, stall_s: float = 1.0, start_grace_s: float = 3.0,
+        retry_s: float = 2.0, pulse_poll_s: float = 1.0, idle_s: float = 0.25,
+        rescan: bool | None = None, rescan_s: float = 10.0, backend: AudioBackend | None = None,
+        devices: Callable[[], list[DeviceInfo]] | None = None,
+        source_indexes: Callable[[], dict[str, int] | None] = pulse.source_indexes,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate, self.block_s = rate, block_s
+        self.stall_s, self.start_grace_s, self.retry_s = stall_s, start_grace_s, retry_s
+        self.pulse_poll_s, self.idle_s, self.rescan_s = pulse_poll_s, idle_s, rescan_s
+        self._max_blocks = max(2, round(queue_s / block_s))
+        self._backend = backend if backend is not None else default_backend()
+        self._auto_rescan = self._backend.private_portaudio if rescan is None else rescan
+        self._devices = devices if devices is not None else lambda: list_devices(self._backend)
+        self._source_indexes, self._clock = source_indexes, clock
+        self._channels = [_Channel("caller", caller)]
+        if agent is not None:
+            self._channels.append(_Channel("agent", agent))
+        self._next_pulse_poll = 0.0
+        self._last_rescan = float("-inf")
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Find and open both devices; DeviceError (a UserError) names the option if one fails."""
+        if self._started:
+            return
+        devs = self._devices()
+        for ch in self._channels:
+            ch.device = find_input(ch.spec, devs, ch.role)
+        now = self._clock()
+        for ch in self._channels:
+            try:
+                self._open(ch, now)
+            except Exception as e:
+                self.close()
+                raise DeviceError(f"--{ch.role} {ch.spec!r}: cannot record from {_name(ch)!r}: "
+                                  f"{_one_line(e)}") from None
+        self._started = True
+
+    def close(self) -> None:
+        for ch in self._channels:
+            self._close_stream(ch)
+        self._started = False
+
+    def __enter__(self) -> LiveCapture:
+        self.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the main-loop API -------------------------------------------------------------------
+    def read_available(self) -> list[tuple[Channel, np.ndarray]]:
+        """New samples per channel (float64, int16 scale, analysis rate); never raises for audio."""
+        if not self._started:
+            return []
+        now = self._clock()
+        parts: dict[Channel, list[np.ndarray]] = {ch.role: [] for ch in self._channels}
+        self._safely(None, now, self._poll_pulse, now)
+        for ch in self._channels:
+            parts[ch.role] += ch.carry
+            ch.carry = []
+            if ch.down is None:
+                parts[ch.role].append(self._safely(ch, now, self._drain, ch, now))
+                self._safely(ch, now, self._check, ch, now)
+        for ch in self._channels:  # zeros up to now first: a reopen restarts the count
+            parts[ch.role].append(self._safely(ch, now, self._fill, ch, now))
+        for ch in self._channels:
+            if ch.down is not None and now >= ch.next_retry:
+                self._safely(ch, now, self._reopen, ch, now)
+        out: list[tuple[Channel, np.ndarray]] = []
+        for role, arrays in parts.items():
+            x = np.concatenate(arrays) if arrays else np.zeros(0)
+            if len(x):
+                out.append((role, x))
+        return out
+
+    def problems(self) -> list[str]:
+        out = []
+        for ch in self._channels:
+            if ch.down is not None:
+                tail = f" (last try: {ch.last_error})" if ch.last_error else ""
+                out.append(f"{LABELS[ch.role]} {_name(ch)!r} {ch.down}; "
+                           f"retrying every {self.retry_s:g} s{tail}")
+        return out
+
+    def stream_time(self, channel: Channel) -> float:
+        return next((ch.delivered / self.rate for ch in self._channels if ch.role == channel), 0.0)
+
+    def stats(self) -> list[ChannelStats]:
+        out = []
+        for ch in self._channels:
+            s, h = ch.sink, ch.handle
+            state: State = (
+                "closed" if not self._started else "down" if ch.down is not None
+                else "starting" if ch.last_data_at is None
+                else "idle" if self._quiet(ch, self._clock()) else "running")
+            out.append(ChannelStats(
+                channel=ch.role, device=_name(ch), state=state, samples=ch.delivered,
+                device_rate=h.rate if h is not None else 0,
+                overflows=ch.overflows + (s.overflows if s else 0),
+                dropped=ch.dropped + (s.dropped if s else 0),
+                filled=ch.filled, reopens=ch.reopens,
+            ))
+        return out
+
+    def rescan_devices(self) -> None:
+        """Re-initialise PortAudio so devices plugged in since start are seen, then reopen ours.
+
+        This closes every stream of that PortAudio: with sounddevice, call it only when no
+        playback runs in this process. Never raises; failures show in `problems()`.
+        """
+        now = self._clock()
+        self._last_rescan = now
+        for ch in self._channels:
+            if ch.down is None:
+                ch.carry.append(self._safely(ch, now, self._drain, ch, now))  # out with the next read
+                self._go_down(ch, "is re-opened after a device rescan", now)
+        try:
+            self._backend.rescan()
+        except Exception as e:
+            for ch in self._channels:
+                ch.last_error = f"device rescan failed: {_one_line(e)}"
+            return
+        for ch in self._channels:
+            self._reopen(ch, now, allow_rescan=False)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _safely(self, ch: _Channel | None, now: float, step: Callable[..., Any], *args: Any) -> np.ndarray:
+        """Run one step; a surprise (a bug, a library error) takes that channel down, not the app.
+        Returns the step's samples (none for steps that return none, or on failure)."""
+        try:
+            out = step(*args)
+        except Exception as e:
+            if ch is not None and ch.down is None:
+                self._go_down(ch, f"failed ({_one_line(e)})", now)
+            elif ch is not None:
+                ch.last_error = _one_line(e)
+            out = None
+        return out if isinstance(out, np.ndarray) else np.zeros(0)
+
+    def _open(self, ch: _Channel, now: float) -> None:
+        assert ch.device is not None
+        if ch.device.kind == "pulse_source":
+            indexes = self._source_indexes()
+            if indexes is not None and ch.device.name not in indexes:
+                raise DeviceError(f"PulseAudio source {ch.device.name!r} is not there")
+            ch.pulse_index = None if indexes is None else indexes[ch.device.name]
+        sink = _Sink(self._max_blocks)
+        handle = self._backend.open_input(ch.device, self.rate, self.block_s, sink)
+        try:
+            handle.start()
+        except Exception:
+            handle.close()
+            raise
+        ch.handle, ch.sink = handle, sink
+        ch.resampler = None if handle.rate == self.rate else soxr.ResampleStream(
+            handle.rate, self.rate, 1, dtype="float64")
+        ch.opened_at, ch.last_data_at, ch.anchor = now, None, (now, ch.delivered)
+        ch.down, ch.last_error = None, ""
+
+    def _close_stream(self, ch: _Channel) -> None:
+        if ch.sink is not None:  # keep the counts of the stream that ends
+            ch.overflows += ch.sink.overflows
+            ch.dropped += ch.sink.dropped
+        h, ch.handle, ch.sink = ch.handle, None, None
+        if h is not None:
+            with suppress(Exception):  # a vanished device may refuse even this
+                h.close()
+
+    def _go_down(self, ch: _Channel, reason: str, now: float, retry_now: bool = False) -> None:
+        self._close_stream(ch)
+        ch.down = reason
+        ch.next_retry = now if retry_now else now + self.retry_s
+
+    def _reopen(self, ch: _Channel, now: float, allow_rescan: bool = True) -> None:
+        ch.next_retry = now + self.retry_s
+        try:
+            if ch.device is None or ch.device.kind != "pulse_source":  # a Pulse source keeps its name
+                ch.device = find_input(ch.spec, self._devices(), ch.role)
+            self._open(ch, now)
+            ch.reopens += 1
+            return
+        except Exception as e:
+            ch.last_error = _one_line(e)
+        # a replugged device is missing from PortAudio's list, or a stale entry, until a rescan
+        pulse_source = ch.device is not None and ch.device.kind == "pulse_source"
+        due = self._auto_rescan and now - self._last_rescan >= self.rescan_s
+        if allow_rescan and due and not pulse_source:
+            self.rescan_devices()
+
+    def _drain(self, ch: _Channel, now: float) -> np.ndarray:
+        sink, h = ch.sink, ch.handle
+        if sink is None or h is None or not sink.queue:
+            return np.zeros(0)
+        pieces: list[np.ndarray] = []
+        for _ in range(len(sink.queue)):
+            dropped, data = sink.queue.popleft()
+            if dropped:
+                pieces.append(np.zeros(dropped))
+            x = np.frombuffer(data, dtype=np.int16).astype(np.float64)
+            pieces.append(x.reshape(-1, h.channels).mean(axis=1) if h.channels > 1 else x)
+        y = np.concatenate(pieces)
+        if ch.resampler is not None:
+            y = ch.resampler.resample_chunk(y)
+        ch.delivered += len(y)
+        ch.last_data_at, ch.anchor = now, (now, ch.delivered)
+        return y
+
+    def _check(self, ch: _Channel, now: float) -> None:
+        sink, h, dev = ch.sink, ch.handle, ch.device
+        if sink is None or h is None or dev is None:
+            return
+        try:
+            alive = not sink.finished and h.active()
+        except Exception:
+            alive = False
+        if not alive:
+            self._go_down(ch, "stopped (device error or unplugged)", now)
+        elif dev.kind == "wasapi_loopback":
+            return  # silence there means no data: only an error ends it
+        elif ch.last_data_at is None and now - ch.opened_at > self.start_grace_s:
+            self._go_down(ch, f"sent no audio within {self.start_grace_s:g} s", now)
+        elif ch.last_data_at is not None and now - ch.last_data_at > self.stall_s:
+            self._go_down(ch, "stopped sending audio", now)
+
+    def _poll_pulse(self, now: float) -> None:
+        watched = [ch for ch in self._channels
+                   if ch.down is None and ch.device is not None and ch.device.kind == "pulse_source"]
+        if not watched or now < self._next_pulse_poll:
+            return
+        self._next_pulse_poll = now + self.pulse_poll_s
+        indexes = self._source_indexes()
+        if indexes is None:
+            return  # server not answering: if it is gone, the stream ends and _check sees it
+        for ch in watched:
+            assert ch.device is not None
+            index = indexes.get(ch.device.name)
+            if index is None:
+                self._go_down(ch, "disconnected", now)  # its stream now records another source
+            elif index != ch.pulse_index:
+                self._go_down(ch, "disconnected and came back", now, retry_now=True)
+
+    def _quiet(self, ch: _Channel, now: float) -> bool:
+        """Open but silent for idle_s: before its first block (an idle Pulse null sink took 1.4-2 s
+        here), or a WASAPI loopback with nothing playing."""
+        if ch.down is not None or ch.handle is None or ch.device is None:
+            return False
+        if ch.last_data_at is None:
+            return now - ch.opened_at >= self.idle_s
+        return ch.device.kind == "wasapi_loopback" and now - ch.last_data_at >= self.idle_s
+
+    def _fill(self, ch: _Channel, now: float) -> np.ndarray:
+        if ch.down is None and not self._quiet(ch, now):
+            return np.zeros(0)
+        t0, n0 = ch.anchor
+        due = n0 + int((now - t0) * self.rate) - ch.delivered
+        if due <= 0:
+            return np.zeros(0)
+        ch.delivered += due
+        ch.filled += due
+        return np.zeros(due)
+
+
+def _name(ch: _Channel) -> str:
+    return ch.device.name if ch.device is not None else str(ch.spec)
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,308 @@
+"""Play a clip to one or more chosen outputs at once, and report how much of it was played.
+
+Outputs are named by PortAudio index, by part of a device name (VB-CABLE's "CABLE Input" on
+Windows, "BlackHole" on macOS, the headset), or on Linux by a PulseAudio sink: `pulse:agent_mic_in`
+or just `agent_mic_in`. PortAudio 19.6 (Debian 12) lists no Pulse sinks; a sink is reached through
+the ALSA `pulse` device with PULSE_SINK set while the stream is opened (libpulse reads it when the
+PCM's context is created, so each stream keeps its own sink; checked on PulseAudio 16.1 with two
+null sinks at once).
+
+Thread model: one PortAudio stream per output, each with a callback that only copies the next
+block and counts frames (it never allocates or raises beyond CallbackStop/CallbackAbort). The
+owner polls `Playback.poll()` from its own thread; nothing here blocks except `wait()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from softphone_assist.errors import UserError
+
+_ENV_LOCK = threading.Lock()  # os.environ is process-wide; one stream opens at a time
+_CANCEL_GRACE_S = 0.5  # after this, a cancelled stream that has not stopped is aborted by force
+
+
+class OutputDeviceError(UserError):
+    """An output device or sink option names nothing that exists, or it cannot be opened."""
+
+
+def _sd() -> Any:
+    try:
+        import sounddevice
+    except (ImportError, OSError) as e:  # OSError: the PortAudio library itself is missing
+        raise OutputDeviceError(f"audio output: sounddevice/PortAudio is not available ({e})") from None
+    return sounddevice
+
+
+# --------------------------------------------------------------------------------------------
+# Choosing an output
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OutputTarget:
+    label: str  # what the user wrote, for messages and results
+    device: int | None  # PortAudio index; None: the default output
+    pulse_sink: str | None = None  # open `device` (ALSA "pulse") with PULSE_SINK set to this
+
+
+def pulse_sinks(timeout: float = 2.0) -> list[str] | None:
+    """Sink names of the running PulseAudio/PipeWire server; None without pactl or server."""
+    exe = shutil.which("pactl")
+    if exe is None:
+        return None
+    try:
+        r = subprocess.run([exe, "list", "short", "sinks"], capture_output=True, text=True, timeout=timeout,
+                           env={**os.environ, "LC_ALL": "C"}, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0:
+        return None
+    return [p[1] for p in (ln.split("\t") for ln in r.stdout.splitlines()) if len(p) >= 2]
+
+
+def output_devices() -> list[dict[str, Any]]:
+    """PortAudio devices with output channels, as sounddevice describes them."""
+    return [dict(d) for d in _sd().query_devices() if d["max_output_channels"] > 0]
+
+
+def _describe(outputs: Sequence[dict[str, Any]], sinks: Sequence[str] | None) -> str:
+    text = "; ".join(f"{d['index']} {d['name']!r}" for d in outputs) or "(none)"
+    if sinks:
+        text += "; PulseAudio sinks: " + ", ".join(sinks)
+    return text
+
+
+def resolve_output(spec: str | int, *, option: str = "tts.outputs") -> OutputTarget:
+    """Turn an option value into an OutputTarget, or OutputDeviceError listing what exists."""
+    outputs = output_devices()
+    label = str(spec).strip()
+    linux = sys.platform.startswith("linux")
+    if label.isdigit():
+        index = int(label)
+        if any(d["index"] == index for d in outputs):
+            return OutputTarget(label, index)
+        raise OutputDeviceError(f"{option} {label}: no output device has index {index}; "
+                                f"outputs: {_describe(outputs, pulse_sinks() if linux else None)}")
+    if not label:
+        raise OutputDeviceError(f"{option}: empty output name; outputs: {_describe(outputs, None)}")
+    if label.lower() == "default":
+        return OutputTarget(label, None)
+    sink = label[len("pulse:"):] if label.startswith("pulse:") else None
+    if sink is None:
+        wanted = label.casefold()
+        exact = [d for d in outputs if d["name"].casefold() == wanted]
+        partial = [d for d in outputs if wanted in d["name"].casefold()]
+        if exact or len(partial) == 1:
+            return OutputTarget(label, int((exact or partial)[0]["index"]))
+        if len(partial) > 1:
+            raise OutputDeviceError(f"{option} {label!r}: several outputs match: {_describe(partial, None)}; "
+                                    "give the index or more of the name")
+    sinks = pulse_sinks() if linux else None
+    if sink is None and not (sinks and label in sinks):
+        raise OutputDeviceError(f"{option} {label!r}: no output device name contains it; "
+                                f"outputs: {_describe(outputs, sinks)}")
+    sink = sink or label
+    if sinks is not None and sink not in sinks:
+        raise OutputDeviceError(f"{option} {label!r}: PulseAudio has no sink {sink!r}; "
+                                f"sinks: {', '.join(sinks)}")
+    pulse_dev = [d for d in outputs if d["name"] == "pulse"]
+    if not pulse_dev:
+        raise OutputDeviceError(f"{option} {label!r}: PortAudio has no ALSA 'pulse' device to reach the sink "
+                                "(install libasound2-plugins; is PulseAudio/PipeWire running?)")
+    return OutputTarget(label, int(pulse_dev[0]["index"]), pulse_sink=sink)
+
+
+@contextlib.contextmanager
+def pulse_sink_env(sink: str | None) -> Iterator[None]:
+    """PULSE_SINK=sink while a stream is opened (nothing when sink is None), then as it was."""
+    if sink is None:
+        yield
+        return
+    with _ENV_LOCK:
+        old = os.environ.get("PULSE_SINK")
+        os.environ["PULSE_SINK"] = sink
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("PULSE_SINK", None)
+            else:
+                os.environ["PULSE_SINK"] = old
+
+
+# --------------------------------------------------------------------------------------------
+# Playing
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OutputResult:
+    label: str
+    frames: int  # clip frames this output was given (in the clip's own rate)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackResult:
+    frames: int  # clip frames played: the most any output was given
+    sample_rate: int  # the clip's rate
+    cancelled: bool
+    outputs: tuple[OutputResult, ...]
+    started_at: float | None  # time.monotonic() of the first audio callback; None if none came
+    ended_at: float  # time.monotonic() when the last output had played out (or was stopped)
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+    @property
+    def error(self) -> str | None:
+        return next((o.error for o in self.outputs if o.error), None)
+
+
+class _OutputStream:
+    """One output: the clip converted to the device's rate/channels, and a copying callback."""
+
+    def __init__(self, target: OutputTarget, clip: np.ndarray, rate: int, latency: str | float) -> None:
+        sd = _sd()
+        self.target = target
+        self.clip_frames = len(clip)
+        self.finished = threading.Event()
+        self.cancel = threading.Event()
+        self.first_at: float | None = None
+        self.ended_at = 0.0
+        self.pos = 0
+        self.error: str | None = None
+        with pulse_sink_env(target.pulse_sink):
+            dev_rate, channels = self._format(sd, target.device, rate)
+            data = clip if dev_rate == rate else _resample(clip, rate, dev_rate)
+            self.data = np.ascontiguousarray(np.repeat(data[:, None], channels, axis=1), dtype=np.float32)
+            self.ratio = dev_rate / rate
+            self.stream = sd.OutputStream(
+                device=target.device, samplerate=dev_rate, channels=channels, dtype="float32",
+                latency=latency, callback=self._callback, finished_callback=self._on_finished,
+            )
+
+    @staticmethod
+    def _format(sd: Any, device: int | None, rate: int) -> tuple[int, int]:
+        """The clip's rate in mono if the device takes it, else the device's default rate/channels."""
+        for r, ch in ((rate, 1), (rate, 2)):
+            try:
+                sd.check_output_settings(device=device, samplerate=r, channels=ch, dtype="float32")
+                return r, ch
+            except Exception:  # PortAudioError or ValueError: try the next format
+                continue
+        info = sd.query_devices(device, "output")
+        return int(info["default_samplerate"]), min(2, int(info["max_output_channels"]))
+
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if self.first_at is None:
+            self.first_at = time.monotonic()
+        if self.cancel.is_set():
+            outdata.fill(0)
+            raise _sd().CallbackAbort
+        chunk = self.data[self.pos:self.pos + frames]
+        n = len(chunk)
+        outdata[:n] = chunk
+        outdata[n:] = 0
+        self.pos += n
+        if n < frames:
+            raise _sd().CallbackStop  # PortAudio plays out what it holds, then calls _on_finished
+
+    def _on_finished(self) -> None:
+        self.ended_at = time.monotonic()
+        self.finished.set()
+
+    def played(self) -> int:
+        return min(self.clip_frames, round(self.pos / self.ratio))
+
+
+def _resample(x: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
+    import soxr
+
+    return np.asarray(soxr.resample(x, rate, to_rate, quality="HQ"), dtype=np.float32)
+
+
+class Playback:
+    """One clip on every target at the same time. Start, poll, cancel; `wait()` for CLI/tests."""
+
+    def __init__(self, clip: np.ndarray, sample_rate: int, targets: Sequence[OutputTarget], *,
+                 latency: str | float = "low") -> None:
+        if not targets:
+            raise OutputDeviceError("tts.outputs: no output chosen to play to")
+        self.sample_rate = sample_rate
+        self._streams: list[_OutputStream] = []
+        self._cancelled_at: float | None = None
+        self._result: PlaybackResult | None = None
+        mono = np.asarray(clip, dtype=np.float32).reshape(-1)
+        try:  # open every output before any starts: one bad device must not play half a prompt
+            for t in targets:
+                self._streams.append(_OutputStream(t, mono, sample_rate, latency))
+        except OutputDeviceError:
+            self._close_all()
+            raise
+        except Exception as e:  # PortAudioError and friends from sounddevice
+            self._close_all()
+            where = f"{t.label} (PulseAudio sink {t.pulse_sink})" if t.pulse_sink else t.label
+            raise OutputDeviceError(f"tts.outputs {where}: cannot open for playback: {e}") from None
+
+    def start(self) -> None:
+        for s in self._streams:
+            s.stream.start()
+
+    def cancel(self) -> None:
+        """Stop at the next audio block; poll() then reports cancelled=True and the frames played."""
+        if self._cancelled_at is None and self._result is None:
+            self._cancelled_at = time.monotonic()
+            for s in self._streams:
+                s.cancel.set()
+
+    @property
+    def done(self) -> bool:
+        return self._result is not None
+
+    def poll(self) -> PlaybackResult | None:
+        """The result once every output has finished; None while any still plays."""
+        if self._result is not None:
+            return self._result
+        if self._cancelled_at is not None and time.monotonic() - self._cancelled_at > _CANCEL_GRACE_S:
+            for s in self._streams:  # a stalled device never calls back: stop it from here
+                if not s.finished.is_set():
+                    with contextlib.suppress(Exception):
+                        s.stream.abort()
+                    s.ended_at = s.ended_at or time.monotonic()
+                    s.finished.set()
+        if not all(s.finished.is_set() for s in self._streams):
+            return None
+        self._close_all()
+        outputs = tuple(OutputResult(s.target.label, s.played(), s.error) for s in self._streams)
+        firsts = [s.first_at for s in self._streams if s.first_at is not None]
+        self._result = PlaybackResult(
+            frames=max(o.frames for o in outputs), sample_rate=self.sample_rate,
+            cancelled=self._cancelled_at is not None, outputs=outputs,
+            started_at=min(firsts) if firsts else None,
+            ended_at=max(s.ended_at for s in self._streams),
+        )
+        return self._result
+
+    def wait(self, timeout: float | None = None) -> PlaybackResult:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (result := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                self.cancel()
+                deadline = None  # the cancel grace period ends it
+            time.sleep(0.005)
+        return result
+
+    def _close_all(self) -> None:
+        for s in self._streams:
+            with contextlib.suppress(Exception):
+                s.stream.close(ignore_errors=True)

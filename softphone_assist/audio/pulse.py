@@ -1,0 +1,133 @@
+"""PulseAudio / PipeWire sources through `pactl`: the monitors that PortAudio does not list.
+
+Debian's PortAudio 19.6 has no PulseAudio host API. It reaches the sound server through the ALSA
+`pulse` PCM of libasound2-plugins, which records the server's default source unless
+`PULSE_SOURCE` names another one. libpulse reads that variable when the PCM is opened (each
+snd_pcm_open makes a new context), so every stream can record its own source: set the variable,
+open, put it back (`pulse_source_env`). Checked on PulseAudio 16.1: two streams opened this way
+from two null-sink monitors, fed 440 Hz and 1000 Hz by paplay, each carried its own tone.
+
+Two more facts seen on PulseAudio 16.1 shape the capture's health checks:
+- when a source goes away (its sink module unloaded, a headset unplugged) the server moves the
+  recording streams to the default source: PortAudio reports no error and keeps delivering audio
+  from *another* device. Only the source list tells; a source that comes back has a new index.
+- opening with PULSE_SOURCE naming a missing source fails (ALSA error -5, "No such entity").
+
+`pactl` is run with LC_ALL=C because its long listing is translated.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PulseSource:
+    index: int
+    name: str
+    description: str = ""
+    monitor_of: str | None = None  # the sink whose output this source carries; None: a microphone
+    sample_spec: str = ""  # e.g. "s16le 2ch 48000Hz"
+
+    @property
+    def is_monitor(self) -> bool:
+        return self.monitor_of is not None
+
+
+def _pactl(args: list[str], timeout: float) -> str | None:
+    """stdout of `pactl ARGS`, or None when pactl is missing, fails or no server answers."""
+    exe = shutil.which("pactl")
+    if exe is None:
+        return None
+    try:
+        r = subprocess.run(
+            [exe, *args], capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, "LC_ALL": "C"}, stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return r.stdout if r.returncode == 0 else None
+
+
+def parse_short_sources(text: str) -> dict[str, int]:
+    """`pactl list short sources` (index TAB name TAB driver TAB spec TAB state) -> {name: index}."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0].strip().isdigit():
+            out[parts[1].strip()] = int(parts[0])
+    return out
+
+
+def parse_sources(text: str) -> list[PulseSource]:
+    """`LC_ALL=C pactl list sources` -> sources in server order (unknown fields are skipped)."""
+    found: list[PulseSource] = []
+    cur: dict[str, str] | None = None
+
+    def flush() -> None:
+        if cur is not None and "name" in cur:
+            monitor = cur.get("monitor", "n/a")
+            found.append(PulseSource(
+                index=int(cur["index"]), name=cur["name"], description=cur.get("description", ""),
+                monitor_of=None if monitor in ("", "n/a") else monitor, sample_spec=cur.get("spec", ""),
+            ))
+
+    fields = {"Name": "name", "Description": "description", "Monitor of Sink": "monitor",
+              "Sample Specification": "spec"}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("Source #"):
+            flush()
+            cur = {"index": line[len("Source #"):].strip()}
+        elif cur is not None and raw.startswith("\t") and not raw.startswith("\t\t") and ":" in line:
+            key, _, value = line.partition(":")
+            if key in fields:
+                cur[fields[key]] = value.strip()
+    flush()
+    return found
+
+
+def list_sources(timeout: float = 2.0) -> list[PulseSource]:
+    """All sources of the running server; [] without pactl or server (not an error: no Pulse)."""
+    text = _pactl(["list", "sources"], timeout)
+    return [] if text is None else parse_sources(text)
+
+
+def source_indexes(timeout: float = 0.5) -> dict[str, int] | None:
+    """{source name: index} now, or None when the server could not be asked (unknown, not empty).
+
+    The capture calls this about once a second from the main loop (about 6 ms per call here).
+    """
+    text = _pactl(["list", "short", "sources"], timeout)
+    return None if text is None else parse_short_sources(text)
+
+
+# os.environ is process-wide and glibc's getenv is not safe against a concurrent setenv: every
+# module that sets PULSE_* around an open (capture here, playback from the TTS thread) should
+# hold this lock for the whole set-open-restore.
+ENV_LOCK = threading.Lock()
+
+
+@contextmanager
+def pulse_source_env(source: str) -> Iterator[None]:
+    """PULSE_SOURCE=source while a stream on the ALSA `pulse` PCM is opened, then as it was.
+
+    Keep the block to the open call. libpulse reads the variable only when a context is created,
+    so the running stream keeps its source afterwards.
+    """
+    with ENV_LOCK:
+        old = os.environ.get("PULSE_SOURCE")
+        os.environ["PULSE_SOURCE"] = source
+        try:
+            yield
+        finally:
+            if old is None:
+                os.environ.pop("PULSE_SOURCE", None)
+            else:
+                os.environ["PULSE_SOURCE"] = old

@@ -1,0 +1,306 @@
+"""Recorded calls in, analysis-rate blocks out: the replay side of the audio edge.
+
+Reads any file libsndfile decodes (WAV and FLAC at least: 8/16/24/32-bit integer, 32/64-bit
+float, μ-law, A-law, 8 kHz and up) and hands out float64 blocks in int16 scale
+(-32768..32767) at the analysis rate: 8000 Hz for 8 kHz input, 16000 Hz for everything else
+(webrtcvad takes 8/16/32/48 kHz and telephony speech is at most 8 kHz wide).
+
+Channel map (``--channels``): one role per file channel, in file order.
+- mono: ``caller`` (the only map allowed: a mono recording is the caller alone);
+- stereo: default ``agent,caller`` (left = agent, right = caller), or ``caller,agent``;
+- more channels: no default; the map must name every channel, ``-`` for one to ignore,
+  e.g. ``--channels agent,caller,-,-``. ``caller,-`` replays a stereo file without the agent.
+
+The file is streamed (0.1 s of source per read) so a one-hour 48 kHz call never sits in memory.
+Resampling is soxr streaming (HQ); the output holds exactly round(n_in * rate / source_rate)
+samples (half up), with no drift and no lost tail.
+
+Problems the user can fix raise InputError with one line starting with the file name; the CLI
+may prefix it with the command. Damage found while reading does not raise: the call is
+replayed as far as it goes and `CallReader.warnings` says what happened. Truncated WAVs are
+found by comparing the RIFF ``data`` chunk size with the bytes on disk, because libsndfile
+silently reports only the frames present; other formats are found short when reading ends
+before the frame count of their header, or on a libsndfile read error (corrupt FLAC). A
+truncated AIFF or W64 goes unnoticed (libsndfile reports the frames present, like for WAV).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from softphone_assist.errors import InputError
+
+ANALYSIS_RATES = (8000, 16000)
+ROLES = ("caller", "agent", "-")
+INT16_SCALE = 32768.0  # libsndfile gives integer PCM as x / 2**(bits-1) and float as stored
+_READ_S = 0.1  # source seconds per read: bounds memory, and what a read error can cost
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    path: Path
+    source_rate: int
+    rate: int  # analysis rate, one of ANALYSIS_RATES
+    channels: int  # channels in the file
+    subtype: str  # libsndfile subtype: PCM_16, PCM_24, FLOAT, ULAW, ...
+    frames: int  # source frames libsndfile reports (for a truncated WAV: the frames present)
+    duration_s: float  # frames / source_rate
+    has_agent: bool
+    channel_map: tuple[str, ...]  # one role per file channel: caller | agent | -
+
+
+@dataclass(frozen=True)
+class _DataChunk:
+    """What a WAV header claims about its audio data."""
+
+    offset: int  # file offset of the first data byte
+    size: int  # declared data bytes
+    bytes_per_s: int  # nAvgBytesPerSec from 'fmt ', to turn bytes into seconds
+    format_tag: int
+
+
+def parse_channel_map(spec: str) -> tuple[str, ...]:
+    """Parse ``--channels``: roles caller/agent/- separated by commas; one caller, at most one agent."""
+    if not spec.strip():
+        raise InputError("--channels: no roles given (use caller, agent or - per channel, e.g. agent,caller)")
+    roles = tuple(part.strip().lower() for part in spec.split(","))
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise InputError(f"--channels {spec}: unknown role {bad[0]!r} (use caller, agent or - per channel, "
+                         f"e.g. agent,caller)")
+    if roles.count("caller") != 1 or roles.count("agent") > 1:
+        raise InputError(f"--channels {spec}: name exactly one caller channel and at most one agent channel")
+    return roles
+
+
+def analysis_rate(source_rate: int) -> int:
+    return 8000 if source_rate == 8000 else 16000
+
+
+def expected_out_len(n_in: int, source_rate: int, rate: int) -> int:
+    """round(n_in * rate / source_rate), halves rounded up, in exact integer arithmetic."""
+    return (2 * n_in * rate + source_rate) // (2 * source_rate)
+
+
+def _read_wav_data_chunk(path: Path) -> _DataChunk | None:
+    """Find the 'data' chunk of a RIFF/RIFX/RF64 WAVE file without reading the audio; None if not one."""
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX", b"RF64"):
+            return None
+        end = "<" if head[:4] != b"RIFX" else ">"
+        ds64_size: int | None = None
+        bytes_per_s, tag = 0, 0
+        while True:
+            hdr = f.read(8)
+            if len(hdr) < 8:
+                return None
+            cid, size = hdr[:4], struct.unpack(end + "I", hdr[4:])[0]
+            if cid == b"data":
+                if head[:4] == b"RF64" and size == 0xFFFFFFFF and ds64_size is not None:
+                    size = ds64_size
+                return _DataChunk(f.tell(), size, bytes_per_s, tag)
+            body = f.read(min(size, 64)) if cid in (b"fmt ", b"ds64") else b""
+            if cid == b"fmt " and len(body) >= 12:
+                tag, _, _, bytes_per_s = struct.unpack(end + "HHII", body[:12])
+            elif cid == b"ds64" and len(body) >= 16:
+                ds64_size = struct.unpack(end + "Q", body[8:16])[0]
+            f.seek(f.tell() - len(body) + size + (size & 1))
+
+
+def _open_error(path: Path, detail: str) -> InputError:
+    """Say whether the file is not audio at all or a WAV/FLAC libsndfile cannot decode."""
+    try:
+        with path.open("rb") as f:
+            magic = f.read(12)
+        chunk = _read_wav_data_chunk(path)
+    except OSError:
+        magic, chunk = b"", None
+    if magic[8:12] == b"WAVE":
+        tag = f", format tag 0x{chunk.format_tag:04x}" if chunk and chunk.format_tag else ""
+        return InputError(f"{path}: damaged or unsupported WAV file{tag} (soundfile: {detail})")
+    if magic[:4] == b"fLaC":
+        return InputError(f"{path}: damaged or unsupported FLAC file (soundfile: {detail})")
+    if "malformed" in detail.lower():  # libsndfile knows the format (AIFF, CAF, ...) but cannot parse it
+        return InputError(f"{path}: damaged audio file (soundfile: {detail})")
+    return InputError(f"{path}: not an audio file (soundfile: {detail})")
+
+
+def _resolve_map(path: Path, channels: int, spec: str | None) -> tuple[str, ...]:
+    if spec is None:
+        if channels == 1:
+            return ("caller",)
+        if channels == 2:
+            return ("agent", "caller")
+        raise InputError(f"{path}: {channels} channels; say which to use with --channels, one role per "
+                         f"channel (caller, agent or -), e.g. --channels agent,caller{',-' * (channels - 2)}")
+    roles = parse_channel_map(spec)
+    if channels == 1 and roles != ("caller",):
+        raise InputError(f"{path}: --channels {spec} does not fit a mono file: mono is the caller alone "
+                         f"(use --channels caller or leave --channels out)")
+    if len(roles) != channels:
+        raise InputError(f"{path}: --channels {spec} names {len(roles)} channel(s) "
+                         f"but the file has {channels}")
+    return roles
+
+
+def open_call(path: str | Path, channels: str | None = None) -> CallReader:
+    """Open a recorded call for replay; `channels` is the ``--channels`` value (None: the default map)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, not an audio file")
+    try:
+        if p.stat().st_size == 0:
+            raise InputError(f"{p}: empty file (0 bytes)")
+        chunk = _read_wav_data_chunk(p)
+        snd = sf.SoundFile(str(p))
+    except sf.LibsndfileError as e:
+        raise _open_error(p, e.error_string.strip()) from None
+    except OSError as e:
+        raise InputError(f"{p}: cannot read ({e.strerror or e})") from None
+    try:
+        return CallReader(p, snd, chunk, channels)
+    except BaseException:
+        snd.close()
+        raise
+
+
+class CallReader:
+    """An open recording: `info` at once, then `blocks()` once; close it (or use it as a context manager).
+
+    `warnings` holds one line per problem found, each starting with the file name; it is complete
+    once `blocks()` is exhausted. `clipped` counts, per role, output samples whose magnitude
+    exceeded full scale (32768) before they were clipped into -32768..32767: float input above
+    1.0, or resampler overshoot of a full-scale signal. The top code of 24/32-bit PCM
+    (32767.99...) is clipped to 32767 without being counted.
+    """
+
+    def __init__(self, path: Path, snd: sf.SoundFile, chunk: _DataChunk | None, channels: str | None) -> None:
+        self._snd = snd
+        self.warnings: list[str] = []
+        self.clipped: dict[str, int] = {}
+        self._used = False
+        sr, frames = snd.samplerate, snd.frames
+        if sr < 8000:
+            raise InputError(f"{path}: sample rate {sr} Hz is below 8000 Hz; "
+                             f"telephone audio needs at least 8 kHz")
+        if frames <= 0:
+            if chunk is not None and chunk.size > 0 and chunk.bytes_per_s > 0:
+                raise InputError(f"{path}: recording is truncated: header says "
+                                 f"{chunk.size / chunk.bytes_per_s:.3f} s, the file ends before the audio")
+            if chunk is not None and chunk.size == 0 and path.stat().st_size > chunk.offset:
+                raise InputError(f"{path}: the WAV header says there is no audio but data follows it "
+                                 f"(a recording that was never finalised); repair it with "
+                                 f"`sox --ignore-length {path} fixed.wav`")
+            raise InputError(f"{path}: no audio in this file (0 frames)")
+        roles = _resolve_map(path, snd.channels, channels)
+        self.info = CallInfo(
+            path=path, source_rate=sr, rate=analysis_rate(sr), channels=snd.channels,
+            subtype=snd.subtype, frames=frames, duration_s=frames / sr,
+            has_agent="agent" in roles, channel_map=roles,
+        )
+        self._cols = [roles.index("caller")] + ([roles.index("agent")] if "agent" in roles else [])
+        self._header_s: float | None = None  # duration the header claims, when the data falls short
+        if chunk is not None and chunk.size != 0xFFFFFFFF and chunk.bytes_per_s > 0:
+            on_disk = path.stat().st_size - chunk.offset
+            if chunk.size > on_disk:
+                self._header_s = chunk.size / chunk.bytes_per_s
+                self.warnings.append(
+                    f"{path}: recording is truncated: header says {self._header_s:.3f} s, data ends at "
+                    f"{self.info.duration_s:.3f} s; replayed as far as it goes")
+
+    def __enter__(self) -> CallReader:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._snd.close()
+
+    def blocks(self, block_s: float = 1.0) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """Yield (caller, agent) float64 int16-scale blocks at `info.rate`; agent is None without one.
+
+        Every block holds exactly round(block_s * rate) samples except the last, which holds the rest.
+        """
+        n_block = round(block_s * self.info.rate)
+        if block_s <= 0 or n_block < 1 or abs(n_block - block_s * self.info.rate) > 1e-6:
+            raise ValueError(f"block_s={block_s} is not a whole number of samples at {self.info.rate} Hz")
+        if self._used:
+            raise RuntimeError("CallReader.blocks() can be iterated only once")
+        self._used = True
+        return self._generate(n_block)
+
+    def _generate(self, n_block: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        src, rate, nch = self.info.source_rate, self.info.rate, len(self._cols)
+        rs = None if src == rate else soxr.ResampleStream(src, rate, nch, dtype="float64", quality="HQ")
+        pending: list[np.ndarray] = []
+        n_pending = n_in = n_out = 0
+        for chunk in self._read_source(max(1, round(src * _READ_S))):
+            n_in += len(chunk)
+            out = rs.resample_chunk(chunk) if rs is not None else chunk
+            pending.append(out)
+            n_pending += len(out)
+            if n_pending >= n_block:
+                buf = np.concatenate(pending)
+                n_full = len(buf) - len(buf) % n_block
+                for start in range(0, n_full, n_block):
+                    yield self._emit(buf[start : start + n_block])
+                n_out += n_full
+                pending, n_pending = [buf[n_full:]], len(buf) - n_full
+        if rs is not None:
+            pending.append(rs.resample_chunk(np.zeros((0, nch)), last=True))
+        buf = np.concatenate(pending) if pending else np.zeros((0, nch))
+        # soxr's streamed total is exact in every case measured; this only guards the contract.
+        missing = expected_out_len(n_in, src, rate) - n_out - len(buf)
+        buf = np.concatenate([buf, np.zeros((missing, nch))]) if missing > 0 else buf[: len(buf) + missing]
+        for start in range(0, len(buf), n_block):
+            yield self._emit(buf[start : start + n_block])
+        for role, count in self.clipped.items():
+            if count:
+                self.warnings.append(f"{self.info.path}: {count} {role} samples beyond full scale "
+                                     f"were clipped")
+
+    def _read_source(self, frames: int) -> Iterator[np.ndarray]:
+        """Yield the used channels of the source, in int16 scale, until the end or a read error."""
+        n_read, sr = 0, self.info.source_rate
+        while True:
+            try:
+                data = self._snd.read(frames, dtype="float64", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as e:
+                detail = getattr(e, "error_string", str(e)).strip()
+                self.warnings.append(
+                    f"{self.info.path}: read error at {n_read / sr:.3f} s of {self.info.duration_s:.3f} s "
+                    f"(soundfile: {detail}); replayed as far as it goes")
+                return
+            if len(data) == 0:
+                break
+            n_read += len(data)
+            yield data[:, self._cols] * INT16_SCALE
+        if n_read < self.info.frames and self._header_s is None:
+            self.warnings.append(
+                f"{self.info.path}: recording is truncated: header says {self.info.duration_s:.3f} s, data "
+                f"ends at {n_read / sr:.3f} s; replayed as far as it goes")
+
+    def _emit(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        roles = ("caller", "agent")
+        outs: list[np.ndarray] = []
+        for i in range(block.shape[1]):
+            x = np.array(block[:, i], dtype=np.float64)  # a contiguous copy the consumer may keep
+            over = int(np.count_nonzero(np.abs(x) > INT16_SCALE))
+            self.clipped[roles[i]] = self.clipped.get(roles[i], 0) + over
+            np.clip(x, -INT16_SCALE, INT16_SCALE - 1.0, out=x)
+            outs.append(x)
+        return outs[0], (outs[1] if len(outs) > 1 else None)

@@ -1,0 +1,148 @@
+"""The `softphone-assist` command: the composition root that parses options and picks the mode."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from softphone_assist import __version__
+from softphone_assist.errors import UserError
+
+EXIT_USAGE = 2
+DEMO_WAV = "demo/demo_call.wav"
+DEMO_EVENTS = "demo/demo_call.events.jsonl"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO-8601 time such as 2026-02-17T09:30:00") from None
+
+
+def _existing_file(text: str) -> Path:
+    return Path(text)  # existence is checked by the reader, which names the file in its error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="softphone-assist", description=__doc__)
+    p.add_argument("--version", action="version", version=f"softphone-assist {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    r = sub.add_parser("replay", help="replay a recorded call (WAV/FLAC) and print its timeline",
+                       description="Replay a recorded call through the live pipeline, deterministically. "
+                                   "Mono = the caller. Stereo defaults to --channels agent,caller "
+                                   "(left = agent, right = caller).")
+    r.add_argument("file", type=_existing_file, help="WAV or FLAC recording")
+    _add_replay_options(r)
+
+    d = sub.add_parser("demo", help="replay the bundled demo call (real recorded speech)",
+                       description="Replay the bundled ~90 s demo call: a silent opening, a quiet caller, "
+                                   "a noisy stretch, a normal exchange and the closing.")
+    d.add_argument("--jsonl", action="store_true", help="print JSONL instead of the readable timeline")
+    d.add_argument("--locale", default="zh-CN", help="script language: zh-CN (default), zh-TW, en")
+    d.add_argument("--start-time", type=_iso_time, default=None,
+                   help="wall-clock time of the call start, for the greeting (default: now)")
+    return p
+
+
+def _add_replay_options(r: argparse.ArgumentParser) -> None:
+    r.add_argument("--channels", default=None, metavar="MAP",
+                   help="caller | agent,caller | caller,agent (default: caller for mono, agent,caller for stereo)")
+    r.add_argument("--events", type=Path, default=None, metavar="CALL_EVENTS.jsonl",
+                   help='call-state events, one JSON object per line: {"t": 12.5, "event": "hold"} '
+                        "(default: call_start at 0, call_end at the end of the file)")
+    r.add_argument("--locale", default="zh-CN", help="script language: zh-CN (default), zh-TW, en")
+    r.add_argument("--start-time", type=_iso_time, default=None,
+                   help="wall-clock time of the call start, used only for the greeting (default: now)")
+    r.add_argument("--jsonl", action="store_true", help="print one JSON object per line (the JSONL contract)")
+
+
+def _check_locale(locale: str) -> None:
+    from softphone_assist.script.loader import available_locales
+
+    known = available_locales()
+    if locale not in known:
+        raise UserError(f"--locale: unknown locale {locale!r} (available: {', '.join(known)})")
+
+
+def _progress_printer(stream: TextIO) -> Callable[[float, float], None] | None:
+    """Progress on stderr for long recordings, only when a person is watching the terminal."""
+    if not stream.isatty():
+        return None
+    last = [-1]
+
+    def show(done: float, total: float) -> None:
+        if total < 120:
+            return
+        pct = int(100 * min(done, total) / total)
+        if pct != last[0]:
+            last[0] = pct
+            stream.write(f"\rreplaying… {pct:3d}% ({done:.0f} of {total:.0f} s)")
+            stream.flush()
+            if pct == 100:
+                stream.write("\r" + " " * 50 + "\r")
+
+    return show
+
+
+def run_replay(path: Path, *, channels: str | None, events: Path | None, locale: str,
+               start_time: datetime | None, jsonl: bool, out: TextIO, err: TextIO) -> int:
+    from softphone_assist.replay import ReplayRun
+    from softphone_assist.timeline import to_jsonl, to_text
+
+    _check_locale(locale)
+    run = ReplayRun(path=path, channels=channels, events_path=events, locale=locale,
+                    start_time=start_time or datetime.now())
+    fmt = to_jsonl if jsonl else to_text
+    header_done = False
+    for update in run.updates(progress=_progress_printer(err)):
+        if not jsonl and not header_done and run.info is not None:
+            i = run.info
+            out.write(f"# {i.path.name}: {i.duration_s:.1f} s, {i.source_rate} Hz, {i.channels} ch "
+                      f"({','.join(i.channel_map)}), locale {locale}, "
+                      f"call start {run.start_time.isoformat(timespec='minutes')}\n")
+            header_done = True
+        line = fmt(update)
+        if line is not None:
+            out.write(line + "\n")
+    for w in run.warnings:
+        err.write(f"softphone-assist: warning: {w}\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "replay":
+            return run_replay(args.file, channels=args.channels, events=args.events, locale=args.locale,
+                              start_time=args.start_time, jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
+        if args.command == "demo":
+            from softphone_assist.resources import resources_dir
+
+            res = resources_dir()
+            return run_replay(res / DEMO_WAV, channels=None, events=res / DEMO_EVENTS, locale=args.locale,
+                              start_time=args.start_time, jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
+        parser.print_help()
+        return 0
+    except UserError as e:
+        sys.stderr.write(f"softphone-assist: error: {e}\n")
+        return EXIT_USAGE
+    except BrokenPipeError:  # `softphone-assist replay x.wav | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130

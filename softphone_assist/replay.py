@@ -1,0 +1,55 @@
+"""Replay a recorded call through the same Pipeline the live app runs, deterministically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from softphone_assist.audio.reader import CallInfo, open_call
+from softphone_assist.audio.vad import WebRtcVad
+from softphone_assist.callevents import default_call_events, load_call_events
+from softphone_assist.config import DetectorConfig
+from softphone_assist.events import Update
+from softphone_assist.pipeline import Pipeline
+from softphone_assist.script.engine import EngineOptions
+from softphone_assist.script.loader import load_script
+
+ProgressFn = Callable[[float, float], None]  # (seconds done, seconds total)
+
+
+@dataclass
+class ReplayRun:
+    """What a replay needs; `warnings` fills in while it runs (truncated file, late events)."""
+
+    path: Path
+    channels: str | None = None
+    events_path: Path | None = None
+    locale: str = "zh-CN"
+    start_time: datetime = field(default_factory=datetime.now)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    options: EngineOptions = field(default_factory=EngineOptions)
+    block_s: float = 1.0
+    warnings: list[str] = field(default_factory=list)
+    info: CallInfo | None = None
+
+    def updates(self, progress: ProgressFn | None = None) -> Iterator[Update]:
+        script = load_script(self.locale)
+        with open_call(self.path, self.channels) as reader:
+            self.info = info = reader.info
+            if self.events_path is not None:
+                loaded = load_call_events(self.events_path, info.duration_s)
+            else:
+                loaded = default_call_events(info.duration_s)
+            self.warnings.extend(loaded.warnings)
+            pipe = Pipeline(info.rate, script, WebRtcVad, has_agent=info.has_agent,
+                            call_started_at=self.start_time, detector=self.detector,
+                            engine_options=self.options)
+            pipe.schedule(loaded.events)
+            for caller, agent in reader.blocks(self.block_s):
+                yield from pipe.feed(caller, agent)
+                if progress is not None:
+                    progress(pipe.t, info.duration_s)
+            self.warnings.extend(reader.warnings)
+            yield from pipe.finish()
