@@ -14,7 +14,7 @@ shift || true
 # a virtual display, CJK fonts for the overlay screenshot).
 RUNTIME_PKGS=(python3 python3-venv libportaudio2 libsndfile1 espeak-ng libespeak-ng1
               libasound2-plugins asterisk-core-sounds-en-wav)
-TEST_PKGS=(sox pulseaudio pulseaudio-utils alsa-utils xvfb xdotool x11-utils fonts-noto-cjk
+TEST_PKGS=(sox asterisk-core-sounds-it-wav pulseaudio pulseaudio-utils alsa-utils xvfb xdotool x11-utils fonts-noto-cjk
            libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libegl1 libgl1
            libfontconfig1 libdbus-1-3)
 

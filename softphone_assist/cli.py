@@ -13,8 +13,6 @@ from softphone_assist import __version__
 from softphone_assist.errors import UserError
 
 EXIT_USAGE = 2
-DEMO_WAV = "demo/demo_call.wav"
-DEMO_EVENTS = "demo/demo_call.events.jsonl"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,13 +46,45 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("file", type=_existing_file, help="WAV or FLAC recording")
     _add_replay_options(r)
 
-    d = sub.add_parser("demo", help="replay the bundled demo call (real recorded speech)",
-                       description="Replay the bundled ~90 s demo call: a silent opening, a quiet caller, "
-                                   "a noisy stretch, a normal exchange and the closing.")
+    d = sub.add_parser("demo", help="play the bundled demo call (real recorded speech) through the overlay",
+                       description="Play the bundled ~90 s demo call through the live path and the overlay: "
+                                   "a silent opening, a quiet caller, a noisy stretch, a normal exchange "
+                                   "and the closing. Without a display it prints the call's timeline.")
+    d.add_argument("--timeline", action="store_true", help="print the timeline even when there is a display")
     d.add_argument("--jsonl", action="store_true", help="print JSONL instead of the readable timeline")
-    d.add_argument("--locale", default="zh-CN", help="script language: zh-CN (default), zh-TW, en")
+    d.add_argument("--speed", type=float, default=1.0, help="playback speed in the overlay (default 1.0)")
+    d.add_argument("--screenshot", type=Path, default=None, help=argparse.SUPPRESS)
+    d.add_argument("--locale", default=None, help="script language: zh-CN (default), zh-TW, en")
     d.add_argument("--start-time", type=_iso_time, default=None,
                    help="wall-clock time of the call start, for the greeting (default: now)")
+
+    li = sub.add_parser("listen", help="run the live pipeline without a window and print the timeline",
+                        description="Listen to live audio without a window; prints the same JSONL as replay "
+                                    "(t in stream seconds) plus a call_state line for every call-state change.")
+    li.add_argument("--caller", default=None, metavar="DEV",
+                    help="caller stream: device name/index, or a PulseAudio source such as caller_line.monitor")
+    li.add_argument("--agent", default=None, metavar="DEV", help="the agent's microphone (optional)")
+    li.add_argument("--jsonl", action="store_true", help="print JSONL (default: readable timeline)")
+    li.add_argument("--seconds", type=float, default=None, metavar="S", help="stop after S seconds of stream")
+    li.add_argument("--locale", default=None, help="script language: zh-CN, zh-TW, en (default: settings)")
+    li.add_argument("--speak", choices=("off", "on_request", "auto"), default=None,
+                    help="TTS mode (default: settings)")
+    li.add_argument("--speak-to", action="append", default=[], metavar="DEV",
+                    help="play spoken prompts to DEV (a sink name on Linux); repeatable")
+    li.add_argument("--no-ipc", action="store_true", help="do not listen for `softphone-assist call` commands")
+
+    run = sub.add_parser("run", help="open the overlay on the configured devices (the default)")
+    run.add_argument("--caller", default=None, metavar="DEV", help="override devices.caller")
+    run.add_argument("--agent", default=None, metavar="DEV", help="override devices.agent")
+
+    sub.add_parser("devices", help="list audio inputs/outputs (and PulseAudio monitor sources)")
+
+    lg = sub.add_parser("log", help="print the call log (timelines of recent calls, no audio)")
+    lg.add_argument("--last", type=int, default=10, metavar="N", help="the last N calls (default 10)")
+    lg.add_argument("--json", action="store_true", help="print JSON")
+
+    sub.add_parser("call", help="tell the running app: call start|answered|hold|resume|closing|end [--number N]",
+                   add_help=False)
     return p
 
 
@@ -70,7 +100,7 @@ def _add_replay_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--jsonl", action="store_true", help="print one JSON object per line (the JSONL contract)")
 
 
-def _check_locale(locale: str) -> None:
+def check_locale(locale: str) -> None:
     from softphone_assist.script.loader import available_locales
 
     known = available_locales()
@@ -103,7 +133,7 @@ def run_replay(path: Path, *, channels: str | None, events: Path | None, locale:
     from softphone_assist.replay import ReplayRun
     from softphone_assist.timeline import to_jsonl, to_text
 
-    _check_locale(locale)
+    check_locale(locale)
     run = ReplayRun(path=path, channels=channels, events_path=events, locale=locale,
                     start_time=start_time or datetime.now())
     fmt = to_jsonl if jsonl else to_text
@@ -124,20 +154,20 @@ def run_replay(path: Path, *, channels: str | None, events: Path | None, locale:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["call"]:  # a softphone hook: answer fast, import nothing heavy
+        from softphone_assist.ipc import call_main
+
+        return call_main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or ["run"])
     try:
         if args.command == "replay":
             return run_replay(args.file, channels=args.channels, events=args.events, locale=args.locale,
                               start_time=args.start_time, jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
-        if args.command == "demo":
-            from softphone_assist.resources import resources_dir
+        from softphone_assist import commands
 
-            res = resources_dir()
-            return run_replay(res / DEMO_WAV, channels=None, events=res / DEMO_EVENTS, locale=args.locale,
-                              start_time=args.start_time, jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
-        parser.print_help()
-        return 0
+        return commands.dispatch(args, parser)
     except UserError as e:
         sys.stderr.write(f"softphone-assist: error: {e}\n")
         return EXIT_USAGE

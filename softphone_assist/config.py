@@ -40,7 +40,7 @@ class DetectorConfig:
             raise ConfigError(f"detector.noisy_snr_db: {self.noisy_snr_db} is outside 0..60 dB")
         if not 0.05 <= self.pause_s <= 5.0:
             raise ConfigError(f"detector.pause_s: {self.pause_s} is outside 0.05..5 s")
-        if self.vad_mode not in (0, 1, 2, 3):
+        if not isinstance(self.vad_mode, int) or self.vad_mode not in (0, 1, 2, 3):
             raise ConfigError(f"detector.vad_mode: {self.vad_mode} is not one of 0, 1, 2, 3")
         if not -20.0 <= self.clip_dbov <= 0.0:
             raise ConfigError(f"detector.clip_dbov: {self.clip_dbov} is outside -20..0 dBov")

@@ -648,7 +648,9 @@ def run_call(
     try:
         send_call_command(state, number, path=path)
     except IpcClientError as e:
-        print(f"softphone-assist: {e}", file=stderr or sys.stderr)
+        text = str(e)  # "softphone-assist is not running (...)" already says who speaks
+        line = text if text.startswith("softphone-assist ") else f"softphone-assist: {text}"
+        print(line, file=stderr or sys.stderr)
         return 1
     return 0
 

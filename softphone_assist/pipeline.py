@@ -30,7 +30,7 @@ from softphone_assist.events import (
     Update,
     UserCommand,
 )
-from softphone_assist.script.engine import EngineOptions, ScriptEngine
+from softphone_assist.script.engine import EngineOptions, IllegalEvent, ScriptEngine
 from softphone_assist.script.model import Script
 
 VadFn = Callable[[np.ndarray], np.ndarray]  # (n, frame_len) frames -> (n,) bool speech flags
@@ -98,6 +98,7 @@ class Pipeline:
                                    EngineOptions(has_agent_channel=has_agent, tts_speaks=opts.tts_speaks,
                                                  company=opts.company, title=opts.title))
         self._scheduled: list[EngineInput] = []
+        self.rejected: list[str] = []  # call events that made no sense (hold while idle…): for the log
         self._meters = meters
         self._meter_acc: list[np.ndarray] = []
 
@@ -171,9 +172,14 @@ class Pipeline:
         out: list[Update] = []
         for ev in inputs:
             out.extend(self.engine.advance(ev.t - _EPS))
+            try:
+                actions = self.engine.handle(ev)
+            except IllegalEvent as e:  # a softphone hook out of step must not stop the call
+                self.rejected.append(str(e))
+                continue
             if isinstance(ev, CallEvent | ConditionChanged):
                 out.append(ev)
-            out.extend(self.engine.handle(ev))
+            out.extend(actions)
         out.extend(self.engine.advance(until + _EPS))
         return out
 

@@ -463,10 +463,7 @@ def test_client_says_not_running_when_there_is_no_socket(
         ipc.send_call_command("hold", path=path)
     assert str(e.value) == f"softphone-assist is not running (no socket at {path})"
     assert ipc.run_call("hold", path=path) == 1
-    assert (
-        capsys.readouterr().err
-        == f"softphone-assist: softphone-assist is not running (no socket at {path})\n"
-    )
+    assert capsys.readouterr().err == f"softphone-assist is not running (no socket at {path})\n"
 
 
 def test_client_says_not_running_for_a_stale_socket_and_a_missing_endpoint_file(tmp_path: Path) -> None:
@@ -547,3 +544,84 @@ def test_the_client_path_imports_nothing_heavy() -> None:
         cwd=Path(__file__).resolve().parents[1],
     )
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------------------------
+# The baresip bridge printed in docs/softphone-hooks.md, against baresip 1.0.0's frames
+# --------------------------------------------------------------------------------------------
+def _doc_bridge_source() -> str:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "softphone-hooks.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- bridge:begin -->", 1)[1].split("<!-- bridge:end -->", 1)[0]
+    return block.split("```python\n", 1)[1].rsplit("```", 1)[0]
+
+
+def _netstring(obj: dict[str, Any]) -> bytes:
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return str(len(body)).encode() + b":" + body + b","
+
+
+def _baresip_frames() -> bytes:
+    """An auto-answered call with a hold, then a manually answered one (shared/e2e/README, section 10)."""
+    common = {
+        "accountaor": "sip:agent@127.0.0.1:5170",
+        "direction": "incoming",
+        "peeruri": "sip:customer@127.0.0.1:5160",
+        "id": "feb31fe56465acea",
+    }
+
+    def ev(kind: str, cls: str, param: str, **extra: Any) -> dict[str, Any]:
+        return {"event": True, "type": kind, "class": cls, **common, "param": param, **extra}
+
+    frames = [
+        ev("CALL_REMOTE_SDP", "other", "offer"),
+        ev("CALL_LOCAL_SDP", "other", "answer"),
+        ev("CALL_RTCP", "call", "audio", rtcp_stats={"tx": {"sent": 0}, "rtt": 0}),
+        ev("CALL_ESTABLISHED", "call", "sip:customer@127.0.0.1:5160"),
+        ev("CALL_RTPESTAB", "other", "audio"),
+        {"response": True, "ok": True, "data": "", "token": "t1"},  # the reply to a hold
+        ev("CALL_RTCP", "call", "audio"),
+        ev("CALL_REMOTE_SDP", "other", "answer"),
+        ev("CALL_CLOSED", "call", "Connection reset by peer"),
+    ]
+    common.update(id="0a1b2c", peeruri="sip:13800138000@127.0.0.1:5160")
+    frames += [
+        ev("CALL_INCOMING", "call", "sip:13800138000@127.0.0.1:5160"),
+        ev("CALL_REMOTE_SDP", "other", "offer"),
+        ev("CALL_ESTABLISHED", "call", "sip:13800138000@127.0.0.1:5160"),
+        ev("CALL_CLOSED", "call", "Connection reset by user"),
+    ]
+    return b"".join(_netstring(f) for f in frames)
+
+
+def test_the_documented_baresip_bridge_turns_events_into_call_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    namespace: dict[str, Any] = {"__name__": "baresip_bridge"}
+    exec(compile(_doc_bridge_source(), "softphone-hooks.md", "exec"), namespace)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    data = _baresip_frames()
+
+    def fake_baresip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            for i in range(0, len(data), 97):  # frames split across reads, as TCP may deliver them
+                conn.sendall(data[i : i + 97])
+                time.sleep(0.001)
+
+    monkeypatch.setenv(ipc.ENV_ENDPOINT, str(tmp_path / "ipc.sock"))
+    feeder = threading.Thread(target=fake_baresip)
+    feeder.start()
+    with IpcServer(transport="unix") as srv:
+        got, result = in_thread(srv, lambda: namespace["bridge"]("127.0.0.1", port))
+    feeder.join()
+    listener.close()
+    assert result is None
+    assert got == [
+        CallCommand("start", "customer"),
+        CallCommand("answered", "customer"),
+        CallCommand("end", "customer"),
+        CallCommand("start", "13800138000"),
+        CallCommand("answered", "13800138000"),
+        CallCommand("end", "13800138000"),
+    ]

@@ -89,6 +89,7 @@ class PrivatePulse:
         self.socket = root / "native"
         self.proc: subprocess.Popen[bytes] | None = None
         self.recorders: list[subprocess.Popen[bytes]] = []
+        self.keepalive: list[subprocess.Popen[bytes]] = []
 
     def client_env(self) -> dict[str, str]:
         return {"PULSE_SERVER": f"unix:{self.socket}", "PULSE_CLIENTCONFIG": str(self.root / "client.conf")}
@@ -118,10 +119,22 @@ class PrivatePulse:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"pulseaudio exited: {(r / 'pulseaudio.log').read_text()[-2000:]}")
             if self.socket.exists() and all(s in self.pactl("list", "short", "sinks") for s in self.sinks):
+                self._keep_sinks_running()
                 return
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"pulseaudio did not come up within {timeout} s")
+
+    def _keep_sinks_running(self) -> None:
+        """A null sink nobody records from runs in ~2 s blocks, so playback into it stalls up to 2 s
+        (softphone-lab pitfall 8). A 20 ms reader per monitor keeps it in real time, as the
+        softphone reading the mic sink does in a call. The first block can still be ~2 s long."""
+        for sink in self.sinks:
+            self.keepalive.append(subprocess.Popen(
+                ["parecord", "--raw", f"--device={sink}.monitor", "--latency-msec=20", "--rate=8000",
+                 "--channels=1", "--format=s16le", os.devnull],
+                env={**os.environ, **self.client_env()}, stdin=subprocess.DEVNULL))
+        time.sleep(2.5)
 
     def pactl(self, *args: str) -> str:
         r = subprocess.run(["pactl", *args], env={**os.environ, **self.client_env(), "LC_ALL": "C"},
@@ -129,11 +142,19 @@ class PrivatePulse:
         return r.stdout
 
     def record(self, source: str, path: Path) -> subprocess.Popen[bytes]:
-        """parecord SOURCE as raw s16le mono at the daemon's rate, 20 ms latency, until stop_recorders."""
+        """parecord SOURCE as raw s16le mono at the daemon's rate, 20 ms latency, until stop_recorders;
+        returns once the first 50 ms have been written."""
         argv = ["parecord", "--raw", f"--device={source}", "--latency-msec=20", f"--rate={self.rate}",
                 "--channels=1", "--format=s16le", str(path)]
+        path.unlink(missing_ok=True)
         p = subprocess.Popen(argv, env={**os.environ, **self.client_env()}, stdin=subprocess.DEVNULL)
         self.recorders.append(p)
+        # attached only once audio arrives: parecord can take a while to start on a loaded machine
+        deadline = time.monotonic() + 10.0
+        while not (path.exists() and path.stat().st_size >= self.rate // 10):  # 50 ms of s16 mono
+            if p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"parecord {source} delivered no audio (exit {p.poll()})")
+            time.sleep(0.01)
         return p
 
     def stop_recorders(self) -> None:
@@ -149,6 +170,8 @@ class PrivatePulse:
         self.recorders.clear()
 
     def stop(self) -> None:
+        self.stop_recorders()
+        self.recorders, self.keepalive = self.keepalive, []
         self.stop_recorders()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()

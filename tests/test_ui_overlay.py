@@ -85,6 +85,17 @@ def test_line_is_not_clipped_when_it_wraps(overlay: OverlayWindow) -> None:
     assert overlay.height() >= overlay.layout().totalHeightForWidth(overlay.width())  # type: ignore[union-attr]
 
 
+def test_long_lines_step_the_font_down_instead_of_growing_the_card(overlay: OverlayWindow) -> None:
+    in_call_with_prompt(overlay)
+    assert overlay.line.font().pointSizeF() == 20.0
+    long = "对不起！您的电话声音太小，我这边听不清楚，请您换一部电话再打过来，好吗？" * 2
+    overlay.apply_all([ShowPrompt(12.0, "low_volume", 4, 4, long, "客户声音小")], now=12.0)
+    size = overlay.line.font().pointSizeF()
+    assert size < 20.0 and size >= 20.0 * 0.62
+    overlay.apply_all([prompt(13.0)], now=13.0)
+    assert overlay.line.font().pointSizeF() == 20.0
+
+
 def test_countdown_follows_now(overlay: OverlayWindow) -> None:
     in_call_with_prompt(overlay, now=11.0)
     assert overlay.ring.isVisibleTo(overlay)
@@ -157,7 +168,8 @@ def test_tray_hide_keeps_it_hidden_through_updates(overlay: OverlayWindow) -> No
 @pytest.mark.parametrize(
     ("button", "signal"),
     [("speak_button", "speak_requested"), ("skip_button", "skip_requested"),
-     ("snooze_button", "snooze_requested"), ("hold_button", "hold_requested"), ("end_button", "end_requested")],
+     ("snooze_button", "snooze_requested"), ("hold_button", "hold_requested"),
+     ("end_button", "end_requested")],
 )
 def test_buttons_emit_signals(qtbot: QtBot, overlay: OverlayWindow, button: str, signal: str) -> None:
     in_call_with_prompt(overlay)
@@ -262,7 +274,7 @@ def test_screenshot_is_a_dark_card_with_cjk_glyphs(overlay: OverlayWindow, tmp_p
         pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk or fonts-wqy-microhei)")
     in_call_with_prompt(overlay)
     metrics = QFontMetrics(overlay.line.font())
-    assert all(metrics.inFontUcs4(ord(c)) for c in "星河通信很高兴为您服务"), "no CJK font in the fallback list"
+    assert all(metrics.inFontUcs4(ord(c)) for c in "星河通信很高兴为您服务"), "no CJK font in the fallback"
     image = overlay.grab().toImage()
     assert image.save(str(tmp_path / "overlay.png"))
     assert image.pixelColor(0, 0).alpha() == 0  # rounded corner: transparent

@@ -36,7 +36,8 @@ def state(*updates: object, **kw: object) -> OverlayState:
 
 
 def test_view_model_imports_no_qt() -> None:
-    code = "import sys, softphone_assist.ui.overlay_state; print(any(m.startswith('PySide6') for m in sys.modules))"
+    code = ("import sys, softphone_assist.ui.overlay_state;"
+            "print(any(m.startswith('PySide6') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -56,6 +57,16 @@ def test_prompt_shows_title_step_line_never_say_and_hint() -> None:
     assert v.never_say == "忌：" + NEVER
     assert v.hint == "先检查耳机音量"
     assert v.can_speak and v.call_state_text == "通话中"
+
+
+def test_one_step_protocol_shows_no_step_count() -> None:
+    greeting = ShowPrompt(0.0, "greeting", 1, 1, LINE, "问候语")
+    assert state(greeting).view(0.0).title == "问候语"
+
+
+def test_a_deadline_of_another_protocol_is_not_this_prompts_countdown() -> None:
+    v = state(prompt(7.5), Deadline(8.0, "noisy_line", 13.0)).view(9.0)
+    assert v.countdown is not None and v.countdown.waiting_for_line
 
 
 def test_prompt_without_deadline_waits_for_the_line() -> None:
@@ -158,10 +169,12 @@ def test_why_names_condition_duration_and_figures() -> None:
 def test_why_for_noisy_and_low_volume_and_digital_silence() -> None:
     noisy = LineStats(level_dbov=-30.2, speech_dbov=-28.0, noise_dbov=-40.4, snr_db=12.4, clipped=3)
     s = state(ConditionChanged(9.0, "caller", "noisy", 6.0, noisy), prompt(9.0, protocol="noisy_line"))
-    assert s.view(10.0).why == "来电杂音大 4.0 秒 · 语音 -28 dBov · 电平 -30 dBov · 噪声 -40 dBov · 信噪比 12 dB · 削波 3"
+    assert s.view(10.0).why == (
+        "来电杂音大 4.0 秒 · 语音 -28 dBov · 电平 -30 dBov · 噪声 -40 dBov · 信噪比 12 dB · 削波 3")
     low = LineStats(speech_dbov=-44.6, level_dbov=-47.0, noise_dbov=-70.2, snr_db=25.6)
     s = state(ConditionChanged(9.0, "caller", "low_volume", 8.0, low), prompt(9.0, protocol="low_volume"))
-    assert s.view(9.0).why == "来电方声音小 1.0 秒 · 语音 -45 dBov · 电平 -47 dBov · 噪声 -70 dBov · 信噪比 26 dB"
+    assert s.view(9.0).why == (
+        "来电方声音小 1.0 秒 · 语音 -45 dBov · 电平 -47 dBov · 噪声 -70 dBov · 信噪比 26 dB")
     s = state(ConditionChanged(5.0, "caller", "silent", 0.0, LineStats()), prompt(5.0))
     assert s.view(5.0).why == "来电方无声 5.0 秒 · 数字静音"
 

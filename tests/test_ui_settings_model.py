@@ -1,63 +1,87 @@
-"""The settings dialog's data side, without Qt: field table, change diff, load-time checks."""
+"""The settings dialog's data side, without Qt: keys of the settings module, diff, checks."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from softphone_assist.config import ConfigError
+from softphone_assist.settings import Settings, SettingsError, TtsSettings
 from softphone_assist.ui.hotkey_combos import HotkeyError
 from softphone_assist.ui.settings_model import (
     FIELDS,
+    OPTIONAL_FIELDS,
     check_settings,
+    dialog_fields,
     diff_settings,
     get_path,
+    known_to_settings,
     set_path,
-    timing_fields,
+    settings_values,
 )
 
 
-def test_field_keys_are_unique_and_labelled_in_three_languages() -> None:
+def test_every_field_is_a_key_of_the_settings_module() -> None:
+    # save_user_settings refuses unknown keys: a renamed key there must fail here, not at save
+    assert [f.key for f in FIELDS if not known_to_settings(f.path)] == []
     keys = [f.key for f in FIELDS]
     assert len(keys) == len(set(keys))
-    assert all(all(label for label in f.labels) for f in FIELDS)
-    assert {"company", "agent_title", "locale", "devices.caller", "devices.agent", "devices.speak_to",
-            "detector.speech_level_dbov", "tts.voice", "tts.rate", "tts.mode", "tts.outputs",
-            "hotkeys.speak", "hotkeys.end", "overlay.calm_hide_after_s"} <= set(keys)
+    assert all(all(label for label in f.labels) for f in (*FIELDS, *OPTIONAL_FIELDS))
+
+
+def test_optional_fields_appear_only_when_the_settings_know_them() -> None:
+    assert not known_to_settings(("overlay", "no_such_key"))
+    shown = {f.key for f in dialog_fields()}
+    for f in OPTIONAL_FIELDS:
+        assert (f.key in shown) == known_to_settings(f.path)
+
+
+def test_settings_values_nest_the_dataclasses() -> None:
+    values = settings_values(Settings(company="星河", tts=TtsSettings(outputs=("headset", "speak_to"))))
+    assert values["company"] == "星河"
+    assert values["tts"]["outputs"] == ["headset", "speak_to"]
+    assert values["detector"]["pause_s"] == 0.6
+    assert values["hotkeys"]["speak"] == "Ctrl+Alt+S"
+    assert values["timing"]["dead_air_after_s"] is None
+    assert "sources" not in values
 
 
 def test_paths() -> None:
-    data: dict = {}
+    data: dict[str, Any] = {}
     set_path(data, ("tts", "rate"), 180)
     set_path(data, ("company",), "星河")
     assert data == {"tts": {"rate": 180}, "company": "星河"}
     assert get_path(data, ("tts", "rate")) == 180
     assert get_path(data, ("tts", "voice"), "x") == "x"
-    assert get_path(data, ("company", "x"), None) is None
+    assert get_path(data, ("company", "x")) is None
 
 
 def test_diff_reports_only_changed_leaves_nested() -> None:
-    before = {"company": "星河", "detector": {"pause_s": 0.6}, "tts": {"rate": 200}}
-    after = {"company": "星河通信", "detector": {"pause_s": 0.6}, "tts": {"rate": 200.0, "mode": "auto"}}
-    assert diff_settings(before, after, FIELDS) == {"company": "星河通信", "tts": {"mode": "auto"}}
+    before = settings_values(Settings())
+    after = settings_values(Settings())
+    after["company"] = "星河通信"
+    after["tts"]["mode"] = "auto"
+    after["tts"]["outputs"] = ("headset",)  # a tuple equals the list it was
+    after["detector"]["vad_mode"] = 3.0  # 3 from a file equals 3.0 from a box
+    after["timing"]["dead_air_after_s"] = 12.0
+    assert diff_settings(before, after, FIELDS) == {
+        "company": "星河通信", "tts": {"mode": "auto"}, "timing": {"dead_air_after_s": 12.0}}
+    back = settings_values(Settings())
+    before["timing"]["dead_air_after_s"] = 12.0
+    assert diff_settings(before, back, FIELDS) == {"timing": {"dead_air_after_s": None}}  # None: unset
 
 
-def test_diff_compares_against_defaults_when_a_key_is_missing() -> None:
-    # the user layer is empty; the dialog shows defaults; unchanged defaults are not "changes"
-    after = {"detector": {"speech_level_dbov": -37.0}, "overlay": {"click_through": False}}
-    assert diff_settings({}, after, FIELDS) == {}
-    assert diff_settings({}, {"overlay": {"click_through": True}}, FIELDS) == {"overlay": {"click_through": True}}
+def test_diff_does_not_confuse_false_with_zero() -> None:
+    zero = {"overlay": {"click_through": 0}}
+    assert diff_settings({"overlay": {"click_through": False}}, zero, FIELDS) == zero
 
 
-def test_timing_fields_come_from_the_current_settings() -> None:
-    specs = timing_fields({"timings": {"repeat_wait_s": 5, "custom_s": 2.5}})
-    assert [(s.key, s.default, s.label("zh-CN")) for s in specs] == [
-        ("timings.custom_s", 2.5, "custom_s"), ("timings.repeat_wait_s", 5.0, "重复前等待")]
-    assert timing_fields({}) == ()
-
-
-def test_check_settings_raises_the_loaders_errors() -> None:
-    check_settings({"detector": {"speech_level_dbov": -40.0}, "hotkeys": {"speak": "<f9>"}})
+def test_check_settings_raises_what_the_loader_would() -> None:
+    check_settings({"detector": {"speech_level_dbov": -40.0}, "hotkeys": {"speak": "F9"}})
     with pytest.raises(ConfigError, match=r"detector\.pause_s: 9\.0 is outside 0\.05\.\.5 s"):
         check_settings({"detector": {"pause_s": 9.0}})
-    with pytest.raises(HotkeyError, match=r"hotkeys\.skip: '<f9>' is already used by hotkeys\.speak"):
-        check_settings({"hotkeys": {"speak": "<f9>", "skip": "<f9>"}})
+    with pytest.raises(HotkeyError, match=r"hotkeys\.skip: 'F9' is already used by hotkeys\.speak"):
+        check_settings({"hotkeys": {"speak": "F9", "skip": "F9"}})
+    with pytest.raises(SettingsError, match=r"^tts\.outputs: choose at least one"):
+        check_settings({"tts": {"outputs": []}})

@@ -104,7 +104,9 @@ def test_control_tool_window_does_take_focus_and_gets_covered(x_display: str, tm
 
 
 @needs_x
-def test_pynput_hotkeys_reach_the_gui_thread(qtbot: Any, x_display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pynput_hotkeys_reach_the_gui_thread(
+    qtbot: Any, x_display: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DISPLAY", x_display)
     from Xlib import XK, X
     from Xlib import display as xdisplay
@@ -114,7 +116,7 @@ def test_pynput_hotkeys_reach_the_gui_thread(qtbot: Any, x_display: str, monkeyp
 
     backend = default_backend()
     assert isinstance(backend, PynputBackend)
-    keys = GlobalHotkeys({"speak": "<ctrl>+<alt>+s", "skip": "<f9>"}, backend=backend)
+    keys = GlobalHotkeys({"speak": "Ctrl+Alt+S", "skip": "F9"}, backend=backend)
     seen: list[tuple[str, threading.Thread]] = []
     keys.speak_requested.connect(lambda: seen.append(("speak", threading.current_thread())))
     keys.skip_requested.connect(lambda: seen.append(("skip", threading.current_thread())))
@@ -140,10 +142,11 @@ def test_pynput_hotkeys_reach_the_gui_thread(qtbot: Any, x_display: str, monkeyp
         qtbot.wait(200)
     finally:
         keys.stop()
-        press("Shift_L")  # pynput's X11 listener sees its stop only at the next event
+        press("Control_L", "Alt_L", "s")  # pynput's X11 listener sees its stop only at the next event
         listener.join(5)
+        qtbot.wait(200)
         d.close()
-    assert not listener.is_alive()
+    assert not listener.is_alive()  # and that last key, a hotkey, fired nothing after stop()
     assert seen == [("speak", threading.main_thread()), ("skip", threading.main_thread())]
 
 

@@ -18,7 +18,8 @@ Zeros on the caller channel read as a silent line: show `problems()` next to any
 
 Health, checked on every read: a stream PortAudio ended (error, server gone), no block for
 `stall_s` (or none within `start_grace_s` of opening), a Pulse source that vanished or was
-re-created (the server silently moves our stream to the default source; pulse.py) -> the channel
+re-created (the server silently moves our stream to the default source; pulse.py; seen at once
+through `pactl subscribe`, and polled every `pulse_poll_s` as a safety net) -> the channel
 is closed, reported by `problems()` ("agent microphone 'Jabra' stopped sending audio; retrying
 every 2 s") and re-opened every `retry_s` once the device answers again. PortAudio lists devices
 once, at initialisation; a device plugged in later is found only after a rescan (`rescan_devices`),
@@ -69,6 +70,15 @@ class InputHandle(Protocol):
 
     def active(self) -> bool: ...
     def start(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class SourceWatch(Protocol):
+    """Tells at once that a Pulse source appeared or vanished (pulse.SourceEvents)."""
+
+    @property
+    def alive(self) -> bool: ...
+    def changed(self) -> bool: ...
     def close(self) -> None: ...
 
 
@@ -303,6 +313,7 @@ class LiveCapture:
         rescan: bool | None = None, rescan_s: float = 10.0, backend: AudioBackend | None = None,
         devices: Callable[[], list[DeviceInfo]] | None = None,
         source_indexes: Callable[[], dict[str, int] | None] = pulse.source_indexes,
+        source_events: Callable[[], SourceWatch] | None = pulse.SourceEvents,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate, self.block_s = rate, block_s
@@ -313,6 +324,9 @@ class LiveCapture:
         self._auto_rescan = self._backend.private_portaudio if rescan is None else rescan
         self._devices = devices if devices is not None else lambda: list_devices(self._backend)
         self._source_indexes, self._clock = source_indexes, clock
+        self._source_events = source_events
+        self._events: SourceWatch | None = None
+        self._next_events_start = 0.0
         self._channels = [_Channel("caller", caller)]
         if agent is not None:
             self._channels.append(_Channel("agent", agent))
@@ -341,6 +355,10 @@ class LiveCapture:
     def close(self) -> None:
         for ch in self._channels:
             self._close_stream(ch)
+        if self._events is not None:
+            with suppress(Exception):
+                self._events.close()
+            self._events = None
         self._started = False
 
     def __enter__(self) -> LiveCapture:
@@ -394,10 +412,11 @@ class LiveCapture:
         out = []
         for ch in self._channels:
             s, h = ch.sink, ch.handle
+            loopback = ch.device is not None and ch.device.kind == "wasapi_loopback"
             state: State = (
                 "closed" if not self._started else "down" if ch.down is not None
-                else "starting" if ch.last_data_at is None
-                else "idle" if self._quiet(ch, self._clock()) else "running")
+                else "idle" if loopback and self._quiet(ch, self._clock())
+                else "starting" if ch.last_data_at is None else "running")
             out.append(ChannelStats(
                 channel=ch.role, device=_name(ch), state=state, samples=ch.delivered,
                 device_rate=h.rate if h is not None else 0,
@@ -530,8 +549,17 @@ class LiveCapture:
     def _poll_pulse(self, now: float) -> None:
         watched = [ch for ch in self._channels
                    if ch.down is None and ch.device is not None and ch.device.kind == "pulse_source"]
-        if not watched or now < self._next_pulse_poll:
+        if not watched:
             return
+        if (self._events is None or not self._events.alive) and self._source_events is not None \
+                and now >= self._next_events_start:
+            self._next_events_start = now + self.retry_s  # pactl missing or no server: not every tick
+            if self._events is not None:
+                self._events.close()
+            self._events = self._source_events()
+        changed = self._events is not None and self._events.changed()
+        if not changed and now < self._next_pulse_poll:
+            return  # the poll stays as a safety net (events lost while pactl restarts)
         self._next_pulse_poll = now + self.pulse_poll_s
         indexes = self._source_indexes()
         if indexes is None:

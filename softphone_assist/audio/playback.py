@@ -10,6 +10,10 @@ null sinks at once).
 Thread model: one PortAudio stream per output, each with a callback that only copies the next
 block and counts frames (it never allocates or raises beyond CallbackStop/CallbackAbort). The
 owner polls `Playback.poll()` from its own thread; nothing here blocks except `wait()`.
+
+A PulseAudio null sink that nobody records from runs in ~2 s blocks (shared/e2e README, pitfall 8):
+playback into it stalls for up to 2 s at the start. During a call the softphone reads the sink's
+monitor all the time, which keeps it in real time (measured: position = elapsed time +-10 ms).
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ from softphone_assist.errors import UserError
 
 _ENV_LOCK = threading.Lock()  # os.environ is process-wide; one stream opens at a time
 _CANCEL_GRACE_S = 0.5  # after this, a cancelled stream that has not stopped is aborted by force
+# Output latency. PortAudio's "low" (8.5 ms on ALSA's pulse PCM) underran under load (2 cores, load
+# 1.9): 4 of 5 six-second lines came out with gaps (correlation with the WAV 0.51-0.82); 30 ms
+# and 50 ms: 10 of 10 clean (0.996-0.999). 40 ms still leaves the 150 ms prompt budget.
+DEFAULT_LATENCY_S = 0.04
+# At the end, ALSA-pulse drops about one buffer that is still queued (40 ms lost at latency
+# 30 ms): each clip gets that much silence appended, so the words themselves always play out.
+_TAIL_PAD_S = 0.01
 
 
 class OutputDeviceError(UserError):
@@ -184,12 +195,14 @@ class _OutputStream:
         with pulse_sink_env(target.pulse_sink):
             dev_rate, channels = self._format(sd, target.device, rate)
             data = clip if dev_rate == rate else _resample(clip, rate, dev_rate)
-            self.data = np.ascontiguousarray(np.repeat(data[:, None], channels, axis=1), dtype=np.float32)
             self.ratio = dev_rate / rate
             self.stream = sd.OutputStream(
                 device=target.device, samplerate=dev_rate, channels=channels, dtype="float32",
                 latency=latency, callback=self._callback, finished_callback=self._on_finished,
             )
+        self.latency_frames = round(float(self.stream.latency) * dev_rate)
+        pad = np.zeros(self.latency_frames + round(_TAIL_PAD_S * dev_rate), dtype=np.float32)
+        self.data = np.ascontiguousarray(np.repeat(np.concatenate([data, pad])[:, None], channels, axis=1))
 
     @staticmethod
     def _format(sd: Any, device: int | None, rate: int) -> tuple[int, int]:
@@ -222,7 +235,9 @@ class _OutputStream:
         self.finished.set()
 
     def played(self) -> int:
-        return min(self.clip_frames, round(self.pos / self.ratio))
+        """Clip frames heard: on a cancel, what was handed over minus what was still buffered."""
+        pos = self.pos - self.latency_frames if self.cancel.is_set() else self.pos
+        return max(0, min(self.clip_frames, round(pos / self.ratio)))
 
 
 def _resample(x: np.ndarray, rate: int, to_rate: int) -> np.ndarray:
@@ -235,7 +250,7 @@ class Playback:
     """One clip on every target at the same time. Start, poll, cancel; `wait()` for CLI/tests."""
 
     def __init__(self, clip: np.ndarray, sample_rate: int, targets: Sequence[OutputTarget], *,
-                 latency: str | float = "low") -> None:
+                 latency: str | float = DEFAULT_LATENCY_S) -> None:
         if not targets:
             raise OutputDeviceError("tts.outputs: no output chosen to play to")
         self.sample_rate = sample_rate

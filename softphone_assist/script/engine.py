@@ -64,6 +64,7 @@ CALL_TRANSITIONS: dict[tuple[CallState, CallEventKind], CallState] = {
     ("active", "call_end"): "ended",
     ("on_hold", "resume"): "active",
     ("on_hold", "call_end"): "ended",
+    ("closing", "closing"): "closing",  # the agent closes again after the customer's last question
     ("closing", "hold"): "on_hold",
     ("closing", "call_end"): "ended",
 }
@@ -112,8 +113,8 @@ class ScriptEngine:
         self._last_agent_end: float | None = None
         self._hold_since: float | None = None
         self._hold_reminders = 0
-        self._episode_fired: set[Protocol] = set()
-        self._snoozed: set[Protocol] = set()
+        self._episode_fired: set[str] = set()  # condition ladders already run in this episode
+        self._snoozed: set[str] = set()  # protocols the agent silenced for this call
         self._shown_due: tuple[Protocol, float | None] | None = None
         self._now = 0.0  # latest input or deadline time: nothing is ever scheduled before it
 
@@ -271,7 +272,7 @@ class ScriptEngine:
                said_at: float | None = None, prompt: bool = True) -> None:
         self._run = _Run(ladder=ladder, step=step, line_end=said_at, prompt_t=t)
         if ladder.protocol in ("low_volume", "noisy_line"):
-            self._episode_fired.add(ladder.protocol)  # type: ignore[arg-type]
+            self._episode_fired.add(ladder.protocol)
         if prompt:
             self._prompt(t, out)
 
@@ -342,7 +343,7 @@ class ScriptEngine:
     def _agent_busy(self) -> bool:
         return self._agent_speaking and self.options.has_agent_channel
 
-    def _may_start(self, proto: Protocol) -> bool:
+    def _may_start(self, proto: str) -> bool:
         if proto in self._snoozed or proto in self._episode_fired:
             return False
         if self._run is None:

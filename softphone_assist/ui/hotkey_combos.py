@@ -1,96 +1,91 @@
-"""Hotkey settings without Qt: the actions, default combos and the combo checker.
+"""Hotkey texts without Qt: settings' key sequences -> the global backend's combos.
 
-Combos use pynput's syntax: `<ctrl>+<alt>+s`, `<f9>`, `<shift>+<f2>`; an empty combo unbinds.
-Kept apart from `hotkeys.py` so the settings loader can validate them without importing Qt.
+Settings (`softphone_assist.settings.HotkeySettings`) hold Qt-style key sequence text,
+"Ctrl+Alt+S", "Shift+F2", "F9", and validate it on load. The global backend (pynput) wants
+"<ctrl>+<alt>+s". `to_pynput` translates and refuses what pynput cannot listen for (F21–F24),
+so a key that the settings accept but the backend cannot bind is reported, not dropped.
+Kept apart from `hotkeys.py` so it can be used and tested without Qt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Final
 
 from softphone_assist.errors import UserError
+from softphone_assist.settings import HOTKEY_ACTIONS, HotkeySettings
 
-ACTIONS: Final = ("speak", "skip", "snooze", "call_start", "hold", "end")
-DEFAULT_HOTKEYS: Final[Mapping[str, str]] = {
-    "speak": "<ctrl>+<alt>+s",
-    "skip": "<ctrl>+<alt>+k",
-    "snooze": "<ctrl>+<alt>+z",
-    "call_start": "<ctrl>+<alt>+a",
-    "hold": "<ctrl>+<alt>+h",
-    "end": "<ctrl>+<alt>+e",
+ACTIONS: Final = HOTKEY_ACTIONS
+DEFAULT_HOTKEYS: Final[Mapping[str, str]] = asdict(HotkeySettings())
+
+_MODIFIERS: Final = {"ctrl": "<ctrl>", "control": "<ctrl>", "alt": "<alt>", "option": "<alt>",
+                     "shift": "<shift>", "meta": "<cmd>", "win": "<cmd>", "super": "<cmd>", "cmd": "<cmd>"}
+_NAMED: Final = {
+    "space": "<space>", "enter": "<enter>", "return": "<enter>", "esc": "<esc>", "escape": "<esc>",
+    "tab": "<tab>", "backspace": "<backspace>", "delete": "<delete>", "del": "<delete>",
+    "insert": "<insert>", "ins": "<insert>", "home": "<home>", "end": "<end>", "pageup": "<page_up>",
+    "pgup": "<page_up>", "pagedown": "<page_down>", "pgdown": "<page_down>", "pgdn": "<page_down>",
+    "up": "<up>", "down": "<down>", "left": "<left>", "right": "<right>", "pause": "<pause>",
 }
-
-_MODIFIERS: Final = frozenset(
-    {"ctrl", "ctrl_l", "ctrl_r", "alt", "alt_l", "alt_r", "alt_gr", "shift", "shift_l", "shift_r",
-     "cmd", "cmd_l", "cmd_r"}
-)
-_NAMED_KEYS: Final = frozenset(
-    {"backspace", "caps_lock", "delete", "down", "end", "enter", "esc", "home", "left", "page_down",
-     "page_up", "right", "space", "tab", "up", "insert", "menu", "num_lock", "pause", "print_screen",
-     "scroll_lock", *(f"f{i}" for i in range(1, 21))}
-)
+_PYNPUT_F_KEYS: Final = 20  # pynput knows F1..F20
 
 
 class HotkeyError(UserError):
-    """A hotkey setting cannot be used; the message names the setting and the combo."""
+    """A hotkey setting cannot be used; the message names the setting and the key text."""
 
 
-def parse_combo(combo: str) -> tuple[str, ...]:
-    """Lower-cased parts of a combo, modifiers first. Raises ValueError saying what is wrong.
+def to_pynput(sequence: str) -> str:
+    """"Ctrl+Alt+S" -> "<ctrl>+<alt>+s". Raises ValueError saying what is wrong.
 
-    Stricter than pynput's own parser on purpose: exactly one non-modifier key, and a
-    <ctrl>/<alt>/<cmd> modifier unless it is an F-key, so plain typing never triggers one.
+    Same rules as the settings loader: modifiers + one key; a key alone only if it is an
+    F-key or Pause, because a global listener would otherwise fire on ordinary typing.
     """
-    text = combo.strip().lower()
-    parts = text.split("+")
-    if text.endswith("++"):  # "<ctrl>++" binds the plus key itself
-        parts = [*parts[:-2], "+"]
-    if any(p == "" for p in parts):
-        raise ValueError("empty part; write keys like <ctrl>+<alt>+s")
-    mods: list[str] = []
-    keys: list[str] = []
-    for p in parts:
-        if len(p) == 1:
-            keys.append(p)
-        elif len(p) > 2 and p[0] == "<" and p[-1] == ">" and p[1:-1] in _MODIFIERS:
-            mods.append(p)
-        elif len(p) > 2 and p[0] == "<" and p[-1] == ">" and p[1:-1] in _NAMED_KEYS:
-            keys.append(p)
-        else:
-            raise ValueError(f"unknown key {p!r}")
-    if len(set(parts)) != len(parts):
-        raise ValueError("a key appears twice")
-    if len(keys) != 1:
-        raise ValueError("needs exactly one key besides the modifiers")
-    is_f_key = keys[0].startswith("<f") and keys[0][2:-1].isdigit()
-    # The agent types in the softphone: a letter with no modifier, or with only <shift>,
-    # would fire on ordinary typing (the listener observes, it does not swallow keys).
-    if not is_f_key and all(m.startswith("<shift") for m in mods):
-        raise ValueError("needs <ctrl>, <alt> or <cmd> with it (only F-keys may go without)")
-    return (*mods, *keys)
+    *mods, key = [p.strip() for p in sequence.split("+")]
+    combo: list[str] = []
+    for m in mods:
+        if m.lower() not in _MODIFIERS:
+            raise ValueError(f"{m!r} is not a modifier (Ctrl, Alt, Shift, Meta)")
+        combo.append(_MODIFIERS[m.lower()])
+    if len(set(combo)) != len(combo):
+        raise ValueError("repeats a modifier")
+    low = key.lower()
+    if len(key) == 1 and key.isascii() and key.isalnum():
+        combo.append(low)
+    elif low[:1] == "f" and low[1:].isdigit() and 1 <= int(low[1:]) <= 24:
+        if int(low[1:]) > _PYNPUT_F_KEYS:
+            raise ValueError(f"{key.upper()} cannot be used as a global hotkey (F1..F20 can)")
+        combo.append(f"<{low}>")
+    elif low in _NAMED:
+        combo.append(_NAMED[low])
+    else:
+        raise ValueError(f"{key!r} is not a key (a letter, a digit, F1..F20, Space, Enter, ...)")
+    alone_ok = combo[-1] == "<pause>" or combo[-1].startswith("<f")
+    if not mods and not alone_ok:
+        raise ValueError("needs a modifier such as Ctrl+Alt (a bare key would fire on typing)")
+    return "+".join(combo)
 
 
 def check_hotkeys(bindings: Mapping[str, str], where: str = "hotkeys") -> dict[str, str]:
-    """Validated, normalised bindings (action -> combo, "" = unbound); errors name the setting."""
+    """action -> pynput combo ("" = unbound), or HotkeyError naming the setting."""
     unknown = sorted(set(bindings) - set(ACTIONS))
     if unknown:
         raise HotkeyError(f"{where}: unknown action {unknown[0]!r} (known: {', '.join(ACTIONS)})")
     out: dict[str, str] = {}
-    seen: dict[tuple[str, ...], str] = {}
-    for action, combo in bindings.items():
-        if not isinstance(combo, str):
-            raise HotkeyError(f"{where}.{action}: expected a key combination text, got {combo!r}")
-        if not combo.strip():
+    seen: dict[frozenset[str], str] = {}
+    for action, text in bindings.items():
+        if not isinstance(text, str):
+            raise HotkeyError(f"{where}.{action}: expected key text such as 'Ctrl+Alt+S', got {text!r}")
+        if not text.strip():
             out[action] = ""
             continue
         try:
-            parts = parse_combo(combo)
+            combo = to_pynput(text)
         except ValueError as e:
-            raise HotkeyError(f"{where}.{action}: {combo!r} is not a usable key combination: {e}") from None
-        key = tuple(sorted(parts))
-        if key in seen:
-            raise HotkeyError(f"{where}.{action}: {combo!r} is already used by {where}.{seen[key]}")
-        seen[key] = action
-        out[action] = "+".join(parts)
+            raise HotkeyError(f"{where}.{action}: {text!r}: {e}") from None
+        keys = frozenset(combo.split("+"))  # Alt+Ctrl+S and Ctrl+Alt+S are one key
+        if keys in seen:
+            raise HotkeyError(f"{where}.{action}: {text!r} is already used by {where}.{seen[keys]}")
+        seen[keys] = action
+        out[action] = combo
     return out

@@ -10,7 +10,8 @@ Thread model: pynput calls back on its own listener thread. `GlobalHotkeys.on_ba
 only emits a private signal wired with a QueuedConnection, so the public signals are emitted
 and their slots run on the GUI thread, never on the listener thread.
 
-Combos and their checks live in `hotkey_combos.py` (Qt-free).
+Bindings are the settings' key text ("Ctrl+Alt+S", `HotkeySettings`); `hotkey_combos.py`
+(Qt-free) checks them and turns them into pynput's combos ("<ctrl>+<alt>+s").
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 class HotkeyBackend(Protocol):
     name: str
 
-    def start(self, bindings: Mapping[str, str], on_action: Callable[[str], None]) -> None: ...
+    def start(self, combos: Mapping[str, str], on_action: Callable[[str], None]) -> None:
+        """Listen for `combos` (action -> pynput combo, "" = unbound); call on_action(action)."""
+        ...
 
     def stop(self) -> None: ...
 
@@ -39,7 +42,7 @@ class NullBackend:
 
     name = "none"
 
-    def start(self, bindings: Mapping[str, str], on_action: Callable[[str], None]) -> None:
+    def start(self, combos: Mapping[str, str], on_action: Callable[[str], None]) -> None:
         pass
 
     def stop(self) -> None:
@@ -55,9 +58,9 @@ class PynputBackend:
         self._keyboard = keyboard_module
         self._listener: Any = None
 
-    def start(self, bindings: Mapping[str, str], on_action: Callable[[str], None]) -> None:
+    def start(self, combos: Mapping[str, str], on_action: Callable[[str], None]) -> None:
         self.stop()
-        hotkeys = {combo: _bind(on_action, action) for action, combo in bindings.items() if combo}
+        hotkeys = {combo: _bind(on_action, action) for action, combo in combos.items() if combo}
         if hotkeys:
             self._listener = self._keyboard.GlobalHotKeys(hotkeys)
             self._listener.start()
@@ -102,7 +105,8 @@ class GlobalHotkeys(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.bindings = check_hotkeys(DEFAULT_HOTKEYS if bindings is None else bindings)
+        self.bindings = dict(DEFAULT_HOTKEYS if bindings is None else bindings)  # settings' key text
+        self.combos = check_hotkeys(self.bindings)  # what the backend listens for
         self.backend: HotkeyBackend = backend if backend is not None else default_backend()
         self._relay.connect(self._dispatch, Qt.ConnectionType.QueuedConnection)
         self._signals = {
@@ -117,7 +121,7 @@ class GlobalHotkeys(QObject):
 
     def start(self) -> None:
         try:
-            self.backend.start(self.bindings, self.on_backend_action)
+            self.backend.start(self.combos, self.on_backend_action)
         except Exception as e:  # a listener that cannot start must not take the app down
             log.warning("global hotkeys are off (%s backend failed: %s)", self.backend.name, e)
             self.backend = NullBackend()
@@ -126,8 +130,9 @@ class GlobalHotkeys(QObject):
         self.backend.stop()
 
     def rebind(self, bindings: Mapping[str, str]) -> None:
-        """New combos from the settings dialog; raises HotkeyError and keeps the old ones if bad."""
-        self.bindings = check_hotkeys(bindings)
+        """New key text from the settings; raises HotkeyError and keeps the old keys if bad."""
+        self.combos = check_hotkeys(bindings)
+        self.bindings = dict(bindings)
         self.stop()
         self.start()
 

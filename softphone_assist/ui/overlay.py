@@ -16,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QGuiApplication, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLayout,
-    QPushButton,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -34,9 +32,14 @@ from softphone_assist.ui.countdown import CountdownRing
 from softphone_assist.ui.meters import LevelMeter
 from softphone_assist.ui.overlay_state import OverlayState, OverlayView
 from softphone_assist.ui.strings import DEFAULT_LOCALE, ui_strings
+from softphone_assist.ui.widgets import fit_font, pill_button, text_label
 
 CARD_WIDTH = 460
 _RADIUS = 14.0
+_MARGIN = 16
+_RING = 46
+_LINE_WIDTH = CARD_WIDTH - 2 * _MARGIN - _RING - 12  # the line's column beside the ring
+_LINE_MAX_ROWS = 3  # longer lines step the font down rather than grow the card
 
 WINDOW_FLAGS = (
     Qt.WindowType.Tool
@@ -44,31 +47,6 @@ WINDOW_FLAGS = (
     | Qt.WindowType.WindowStaysOnTopHint
     | Qt.WindowType.WindowDoesNotAcceptFocus
 )
-
-
-def _button(text: str, primary: bool = False, small: bool = False) -> QPushButton:
-    b = QPushButton(text)
-    b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a click must not pull focus off the softphone
-    b.setCursor(Qt.CursorShape.PointingHandCursor)
-    bg = style.css(style.ACCENT) if primary else "rgba(255, 255, 255, 22)"
-    hover = "rgba(110, 178, 255, 255)" if primary else "rgba(255, 255, 255, 45)"
-    pad = "3px 9px" if small else "6px 14px"
-    b.setStyleSheet(
-        f"QPushButton {{ background: {bg}; color: {style.css(style.TEXT)}; border: none;"
-        f" border-radius: {10 if small else 13}px; padding: {pad}; }}"
-        f"QPushButton:hover {{ background: {hover}; }}"
-        "QPushButton:disabled { color: rgba(255, 255, 255, 70); background: rgba(255, 255, 255, 10); }"
-    )
-    return b
-
-
-def _label(color: str, size: float, locale: str, bold: bool = False, wrap: bool = True) -> QLabel:
-    lab = QLabel()
-    lab.setFont(style.ui_font(locale, size, bold))
-    lab.setStyleSheet(f"color: {color}; background: transparent;")
-    lab.setWordWrap(wrap)
-    lab.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    return lab
 
 
 class OverlayWindow(QWidget):
@@ -85,6 +63,7 @@ class OverlayWindow(QWidget):
         locale: str = DEFAULT_LOCALE,
         calm_hide_after_s: float | None = None,
         line_point_size: float = 20.0,
+        opacity: float = 0.9,
         on_position_changed: Callable[[int, int], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -98,6 +77,8 @@ class OverlayWindow(QWidget):
         self.enabled = True  # False: the agent hid it from the tray; updates keep flowing
         self.view: OverlayView | None = None
         self._drag_offset: QPoint | None = None
+        self._card = QColor(style.CARD)
+        self.set_opacity(opacity)
         if on_position_changed is not None:
             self.position_changed.connect(on_position_changed)
         self._build(locale, line_point_size)
@@ -109,29 +90,30 @@ class OverlayWindow(QWidget):
     def _build(self, locale: str, line_pt: float) -> None:
         s = ui_strings(locale)
         muted, text = style.css(style.MUTED), style.css(style.TEXT)
-        self.banner = _label(text, 10, locale, bold=True)
+        self.banner = text_label(text, 10, locale, bold=True)
         self.banner.setStyleSheet(
             f"color: {text}; background: {style.css(style.BANNER)}; border-radius: 8px; padding: 5px 10px;"
         )
-        self.title = _label(style.css(style.ACCENT), 11, locale, bold=True, wrap=False)
-        self.countdown_text = _label(muted, 9, locale, wrap=False)
-        self.ring = CountdownRing(locale)
-        self.line = _label(text, line_pt, locale, bold=True)
+        self.title = text_label(style.css(style.ACCENT), 11, locale, bold=True, wrap=False)
+        self.countdown_text = text_label(muted, 9, locale, wrap=False)
+        self.ring = CountdownRing(locale, _RING)
+        self.line = text_label(text, line_pt, locale, bold=True)
+        self.line_point_size = line_pt
         self.line.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.hint = _label(muted, 9.5, locale)
-        self.never_say = _label(style.css(style.DANGER_TEXT), 9, locale)
-        self.may_hang_up = _label(text, 11, locale, bold=True)
+        self.hint = text_label(muted, 9.5, locale)
+        self.never_say = text_label(style.css(style.DANGER_TEXT), 9, locale)
+        self.may_hang_up = text_label(text, 11, locale, bold=True)
         self.may_hang_up.setStyleSheet(
             f"color: {text}; background: {style.css(style.OK)}; border-radius: 8px; padding: 5px 10px;"
         )
-        self.why = _label(muted, 8.5, locale)
-        self.speak_button = _button(s["speak"], primary=True)
-        self.skip_button = _button(s["skip"])
-        self.snooze_button = _button(s["snooze"])
-        self.status = _label(muted, 9, locale, wrap=False)
-        self.call_start_button = _button(s["call_start"], small=True)
-        self.hold_button = _button(s["hold"], small=True)
-        self.end_button = _button(s["end"], small=True)
+        self.why = text_label(muted, 8.5, locale)
+        self.speak_button = pill_button(s["speak"], primary=True)
+        self.skip_button = pill_button(s["skip"])
+        self.snooze_button = pill_button(s["snooze"])
+        self.status = text_label(muted, 9, locale, wrap=False)
+        self.call_start_button = pill_button(s["call_start"], small=True)
+        self.hold_button = pill_button(s["hold"], small=True)
+        self.end_button = pill_button(s["end"], small=True)
         self.caller_meter = LevelMeter(s["caller"], style.ACCENT, locale)
         self.agent_meter = LevelMeter(s["agent"], style.AGENT, locale)
         for b in (self.speak_button, self.skip_button, self.snooze_button, self.call_start_button,
@@ -187,7 +169,7 @@ class OverlayWindow(QWidget):
         meters.addWidget(self.agent_meter, 1)
 
         root = self._root = QVBoxLayout(self)
-        root.setContentsMargins(16, 12, 16, 12)
+        root.setContentsMargins(_MARGIN, 12, _MARGIN, 12)
         root.setSpacing(8)
         root.addWidget(self.banner)
         root.addWidget(self.prompt_box)
@@ -198,7 +180,7 @@ class OverlayWindow(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(style.CARD_BORDER)
-        p.setBrush(style.CARD)
+        p.setBrush(self._card)
         p.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), _RADIUS, _RADIUS)
         p.end()
 
@@ -227,7 +209,10 @@ class OverlayWindow(QWidget):
         self.banner.setVisible(bool(v.device_problem))
         self.prompt_box.setVisible(v.mode != "calm")
         self.title.setText(v.title)
-        self.line.setText(v.line)
+        if v.line != self.line.text():
+            self.line.setFont(fit_font(self.line.font(), self.line_point_size, v.line, _LINE_WIDTH,
+                                       _LINE_MAX_ROWS))
+            self.line.setText(v.line)
         for lab, value in ((self.hint, v.hint), (self.never_say, v.never_say),
                            (self.may_hang_up, v.may_hang_up), (self.why, v.why)):
             lab.setText(value)
@@ -274,6 +259,11 @@ class OverlayWindow(QWidget):
         self.refresh()
 
     # ---------------------------------------------------------------- window behaviour
+    def set_opacity(self, opacity: float) -> None:
+        """settings.overlay.opacity: the card's background only; the text stays fully opaque."""
+        self._card.setAlpha(round(255 * min(1.0, max(0.2, opacity))))
+        self.update()
+
     def set_click_through(self, on: bool) -> None:
         """Mouse clicks pass to the window below (the overlay can then be moved only from settings)."""
         was_visible = self.isVisible()

@@ -191,7 +191,7 @@ class OverlayState:
             visible=visible,
             call_state=self.call_state,
             call_state_text=s[f"state_{self.call_state}"],
-            title=f"{prompt.title} {prompt.step}/{prompt.steps}" if prompt else "",
+            title=_title(prompt),
             line=prompt.text if prompt else "",
             hint=(prompt.hint or "") if prompt else "",
             never_say=s["never_say"] + prompt.never_say if prompt and prompt.never_say else "",
@@ -207,7 +207,8 @@ class OverlayState:
     def _countdown(self, now: float) -> CountdownView:
         s = ui_strings(self.locale)
         d = self.deadline
-        if d is None or d.due is None:
+        other = d is not None and self.prompt is not None and d.protocol != self.prompt.protocol
+        if d is None or d.due is None or other:
             return CountdownView(True, None, 1.0, "…", s["waiting_for_line"])
         remaining = max(0.0, d.due - now)
         total = d.due - d.t
@@ -233,6 +234,13 @@ class OverlayState:
         else:
             head = s[f"cond_{caller.condition}"].format(s=secs(s=now - caller.since))
         return " · ".join([head, *_stat_texts(caller.stats, caller.condition == "silent", self.locale)])
+
+
+def _title(prompt: ShowPrompt | None) -> str:
+    """"无声电话 2/3"; a one-step protocol (the greeting) shows its name only."""
+    if prompt is None:
+        return ""
+    return prompt.title if prompt.steps <= 1 else f"{prompt.title} {prompt.step}/{prompt.steps}"
 
 
 def _stat_texts(stats: LineStats, silent: bool, locale: str) -> list[str]:

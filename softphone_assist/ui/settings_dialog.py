@@ -1,9 +1,9 @@
 """The settings dialog: edits the user layer and hands back only what changed.
 
-Built from `settings_model.FIELDS` (one widget per field, one tab per section). On OK the
-values are checked the way the loader will check them (`check_settings`); a bad value keeps
-the dialog open with the error message, naming the setting. The dialog saves nothing itself:
-`changes_accepted` carries the changed leaves for the settings module's `save_user_settings`.
+Built from `settings_model.dialog_fields()` (one widget per key, one tab per section). On OK
+the values are checked (`check_settings`), then, if the app passed `save` (normally
+`settings.save_user_settings`), saved; a UserError from either keeps the dialog open with its
+message, which names the setting. `changes_accepted` carries the changed leaves.
 """
 
 from __future__ import annotations
@@ -30,35 +30,42 @@ from PySide6.QtWidgets import (
 )
 
 from softphone_assist.errors import UserError
+from softphone_assist.settings import Settings
 from softphone_assist.ui.settings_model import (
-    FIELDS,
-    OUTPUTS,
     SECTIONS,
     FieldSpec,
     check_settings,
+    dialog_fields,
     diff_settings,
     get_path,
+    pick,
     set_path,
-    timing_fields,
+    settings_values,
 )
 from softphone_assist.ui.strings import DEFAULT_LOCALE
 
 ListFn = Callable[[], Sequence[str]]
+SaveFn = Callable[[dict[str, Any]], object]
 
 _SECTION_TITLES = {
     "zh-CN": ("常规", "设备", "检测", "时间", "朗读", "热键", "提示窗"),
     "zh-TW": ("一般", "裝置", "偵測", "時間", "朗讀", "熱鍵", "提示窗"),
-    "en": ("General", "Devices", "Detection", "Timings", "Speech", "Hotkeys", "Overlay"),
+    "en": ("General", "Devices", "Detection", "Timing", "Speech", "Hotkeys", "Overlay"),
 }
 _WORDS = {
-    "zh-CN": {"title": "通话助手设置", "refresh": "刷新", "default": "（系统默认）",
-              "caller": "来电方（通话中）", "agent": "我的耳机", "no_timings": "时间设置来自话术文件。"},
-    "zh-TW": {"title": "通話助手設定", "refresh": "重新整理", "default": "（系統預設）",
-              "caller": "來電方（通話中）", "agent": "我的耳機", "no_timings": "時間設定來自話術檔案。"},
-    "en": {"title": "Call Assist settings", "refresh": "Refresh", "default": "(system default)",
-           "caller": "Caller (into the call)", "agent": "My headset",
-           "no_timings": "Timings come from the script file."},
+    "zh-CN": {"title": "通话助手设置", "refresh": "刷新", "system": "（系统默认）", "default": "默认"},
+    "zh-TW": {"title": "通話助手設定", "refresh": "重新整理", "system": "（系統預設）", "default": "預設"},
+    "en": {"title": "Call Assist settings", "refresh": "Refresh", "system": "(system default)",
+           "default": "default"},
 }
+
+
+def _device_value(text: str) -> str | int | None:
+    """What a device box means: empty = system default, digits = a device index, else a name."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() else text
 
 
 class SettingsDialog(QDialog):
@@ -66,23 +73,29 @@ class SettingsDialog(QDialog):
 
     def __init__(
         self,
-        current: Mapping[str, Any],
+        current: Settings | Mapping[str, Any],
         *,
         locale: str = DEFAULT_LOCALE,
         list_devices: ListFn | None = None,
         list_voices: ListFn | None = None,
+        save: SaveFn | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.ui_locale = locale if locale in _WORDS else DEFAULT_LOCALE
         self.words = _WORDS[self.ui_locale]
         self.setWindowTitle(self.words["title"])
-        self.current = current
-        self.specs = (*FIELDS, *timing_fields(current))
+        self.current = settings_values(current)
+        self.specs = dialog_fields()
         self.list_fns: dict[str, ListFn | None] = {"device": list_devices, "voice": list_voices}
+        self.save = save
         self.editors: dict[str, QWidget] = {}
         self.result_changes: dict[str, Any] = {}
 
+        self.error = QLabel()  # before the editors: filling a device list can already fail
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c0392b;")
+        self.error.hide()
         self.tabs = QTabWidget()
         forms: dict[str, QFormLayout] = {}
         for section, title in zip(SECTIONS, _SECTION_TITLES[self.ui_locale], strict=True):
@@ -90,16 +103,10 @@ class SettingsDialog(QDialog):
             forms[section] = QFormLayout(page)
             self.tabs.addTab(page, title)
         for spec in self.specs:
-            editor = self._editor(spec, get_path(current, spec.path, spec.default))
+            editor = self._editor(spec, get_path(self.current, spec.path))
             self.editors[spec.key] = editor
             forms[spec.section].addRow(spec.label(self.ui_locale), editor)
-        if not any(s.section == "timings" for s in self.specs):
-            forms["timings"].addRow(QLabel(self.words["no_timings"]))
 
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b;")
-        self.error.hide()
         std = QDialogButtonBox.StandardButton
         buttons = QDialogButtonBox(std.Ok | std.Cancel)
         buttons.accepted.connect(self.accept)
@@ -112,56 +119,65 @@ class SettingsDialog(QDialog):
     # ---------------------------------------------------------------- editors
     def _editor(self, spec: FieldSpec, value: Any) -> QWidget:
         if spec.kind in ("text", "hotkey"):
-            line = QLineEdit(str(value or ""))
+            line = QLineEdit("" if value is None else str(value))
             if spec.kind == "hotkey":
-                line.setPlaceholderText("<ctrl>+<alt>+s")
+                line.setPlaceholderText("Ctrl+Alt+S")
             return line
         if spec.kind == "choice":
             combo = QComboBox()
             for choice, labels in spec.choices:
-                combo.addItem(labels[{"zh-CN": 0, "zh-TW": 1, "en": 2}[self.ui_locale]], choice)
+                combo.addItem(pick(labels, self.ui_locale), choice)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             return combo
         if spec.kind in ("device", "voice"):
-            return self._list_editor(spec.kind, str(value or ""))
-        if spec.kind == "float":
-            dspin = QDoubleSpinBox()
-            dspin.setRange(spec.minimum, spec.maximum)
-            dspin.setSingleStep(spec.step)
-            dspin.setDecimals(2 if spec.step < 1 else 1)
-            dspin.setSuffix(spec.suffix)
-            dspin.setValue(float(value))
-            return dspin
-        if spec.kind == "int":
-            spin = QSpinBox()
-            spin.setRange(int(spec.minimum), int(spec.maximum))
-            spin.setSingleStep(int(spec.step))
-            spin.setValue(int(value))
-            return spin
+            return self._list_editor(spec.kind, "" if value is None else str(value))
+        if spec.kind in ("float", "int"):
+            return self._number_editor(spec, value)
         if spec.kind == "bool":
             box = QCheckBox()
             box.setChecked(bool(value))
             return box
-        # outputs: where TTS plays, one box per destination
-        holder = QWidget()
+        holder = QWidget()  # outputs: one box per place TTS may play
         row = QHBoxLayout(holder)
         row.setContentsMargins(0, 0, 0, 0)
-        for out in OUTPUTS:
-            box = QCheckBox(self.words[out])
+        for out, labels in spec.choices:
+            box = QCheckBox(pick(labels, self.ui_locale))
             box.setObjectName(out)
             box.setChecked(out in (value or ()))
             row.addWidget(box)
         return holder
+
+    def _number_editor(self, spec: FieldSpec, value: Any) -> QWidget:
+        # Optional keys get one step below the minimum that reads "default": not set here,
+        # the script's or the engine's value applies.
+        low = spec.minimum - spec.step if spec.optional else spec.minimum
+        start = low if value is None else value
+        spin: QDoubleSpinBox | QSpinBox
+        if spec.kind == "int":
+            spin = QSpinBox()
+            spin.setRange(int(low), int(spec.maximum))
+            spin.setSingleStep(int(spec.step))
+            spin.setValue(int(start))
+        else:
+            spin = QDoubleSpinBox()
+            spin.setDecimals(2 if spec.step < 1 else 1)
+            spin.setRange(low, spec.maximum)
+            spin.setSingleStep(spec.step)
+            spin.setValue(float(start))
+        if spec.optional:
+            spin.setSpecialValueText(self.words["default"])
+        spin.setSuffix(spec.suffix)
+        return spin
 
     def _list_editor(self, kind: str, value: str) -> QWidget:
         holder = QWidget()
         row = QHBoxLayout(holder)
         row.setContentsMargins(0, 0, 0, 0)
         combo = QComboBox()
-        combo.setEditable(True)  # free text: a device name pattern the app matches later
+        combo.setEditable(True)  # free text: a device name (or part of one), or an index
         edit = combo.lineEdit()
         if edit is not None:
-            edit.setPlaceholderText(self.words["default"])
+            edit.setPlaceholderText(self.words["system"])
         combo.setEditText(value)
         combo.setMinimumContentsLength(28)
         row.addWidget(combo, 1)
@@ -194,26 +210,30 @@ class SettingsDialog(QDialog):
         assert isinstance(combo, QComboBox)
         return combo
 
+    def _value(self, spec: FieldSpec) -> Any:
+        w = self.editors[spec.key]
+        if isinstance(w, QLineEdit):
+            return w.text().strip()
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QDoubleSpinBox | QSpinBox):
+            if spec.optional and w.value() == w.minimum():
+                return None
+            return w.value()
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if spec.kind == "device":
+            return _device_value(self.combo_of(spec.key).currentText())
+        if spec.kind == "voice":
+            return self.combo_of(spec.key).currentText().strip() or None
+        boxes = {out: w.findChild(QCheckBox, out) for out, _ in spec.choices}
+        return [out for out, box in boxes.items() if box is not None and box.isChecked()]
+
     def values(self) -> dict[str, Any]:
         """Every field's value as the widgets hold it, nested like the settings."""
         out: dict[str, Any] = {}
         for spec in self.specs:
-            w = self.editors[spec.key]
-            value: Any
-            if isinstance(w, QLineEdit):
-                value = w.text().strip()
-            elif isinstance(w, QComboBox):
-                value = w.currentData()
-            elif isinstance(w, QDoubleSpinBox | QSpinBox):
-                value = w.value()
-            elif isinstance(w, QCheckBox):
-                value = w.isChecked()
-            elif spec.kind in ("device", "voice"):
-                value = self.combo_of(spec.key).currentText().strip()
-            else:
-                boxes = {o: w.findChild(QCheckBox, o) for o in OUTPUTS}
-                value = [o for o, box in boxes.items() if box is not None and box.isChecked()]
-            set_path(out, spec.path, value)
+            set_path(out, spec.path, self._value(spec))
         return out
 
     def changes(self) -> dict[str, Any]:
@@ -221,13 +241,16 @@ class SettingsDialog(QDialog):
 
     def accept(self) -> None:
         values = self.values()
+        changes = diff_settings(self.current, values, self.specs)
         try:
             check_settings(values)
+            if self.save is not None and changes:
+                self.save(changes)
         except UserError as e:
             self._show_error(str(e))
             return
-        self.result_changes = diff_settings(self.current, values, self.specs)
-        self.changes_accepted.emit(self.result_changes)
+        self.result_changes = changes
+        self.changes_accepted.emit(changes)
         super().accept()
 
     def _show_error(self, text: str) -> None:
@@ -236,14 +259,15 @@ class SettingsDialog(QDialog):
 
 
 def edit_settings(
-    current: Mapping[str, Any],
+    current: Settings | Mapping[str, Any],
     *,
     locale: str = DEFAULT_LOCALE,
     list_devices: ListFn | None = None,
     list_voices: ListFn | None = None,
+    save: SaveFn | None = None,
     parent: QWidget | None = None,
 ) -> dict[str, Any] | None:
-    """Run the dialog modally; the changed leaves, or None when cancelled."""
+    """Run the dialog modally; the changed leaves (already saved if `save` is given), or None."""
     dialog = SettingsDialog(current, locale=locale, list_devices=list_devices, list_voices=list_voices,
-                            parent=parent)
+                            save=save, parent=parent)
     return dialog.result_changes if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -1,38 +1,44 @@
-"""What the settings dialog edits, as data; and the pure helpers around it (no Qt).
+"""What the settings dialog edits, as data, and the pure helpers around it (no Qt).
 
-The dialog edits the *user layer* of the settings: a nested dict such as
-`{"company": "星河通信", "detector": {"speech_level_dbov": -37.0}, "hotkeys": {"speak": "<f9>"}}`.
-It returns only the leaves the agent changed, in the same nesting, for the settings module's
-`save_user_settings(changes)`. Ranges of the detector fields mirror `DetectorConfig`, which
-still has the last word: `check_settings` builds one from the result.
+The keys are those of `softphone_assist.settings` (the user layer that `save_user_settings`
+writes): `company`, `devices.caller`, `timing.dead_air_after_s`, `hotkeys.speak`, ...
+The dialog starts from the effective `Settings` and hands back only the leaves the agent
+changed, nested like the TOML (`{"tts": {"mode": "auto"}}`); None means "back to the layer
+below" (a timing override cleared, a device set back to the system default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Literal
 
 from softphone_assist.config import DetectorConfig
-from softphone_assist.ui.hotkey_combos import ACTIONS, DEFAULT_HOTKEYS, check_hotkeys
+from softphone_assist.settings import LOCALES, TTS_MODES, TTS_OUTPUTS, Settings, SettingsError
+from softphone_assist.ui.hotkey_combos import ACTIONS, check_hotkeys
 
 Kind = Literal["text", "choice", "device", "voice", "float", "int", "bool", "hotkey", "outputs"]
-Section = Literal["general", "devices", "detector", "timings", "tts", "hotkeys", "overlay"]
-SECTIONS: tuple[Section, ...] = ("general", "devices", "detector", "timings", "tts", "hotkeys", "overlay")
-OUTPUTS = ("caller", "agent")  # where TTS plays: into the call, into the agent's headset
+Section = Literal["general", "devices", "detector", "timing", "tts", "hotkeys", "overlay"]
+SECTIONS: tuple[Section, ...] = ("general", "devices", "detector", "timing", "tts", "hotkeys", "overlay")
+Labels = tuple[str, str, str]  # zh-CN, zh-TW, en
+_LOCALE_INDEX = {"zh-CN": 0, "zh-TW": 1, "en": 2}
+
+
+def pick(labels: Labels, locale: str) -> str:
+    return labels[_LOCALE_INDEX.get(locale, 0)]
 
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     path: tuple[str, ...]
-    labels: tuple[str, str, str]  # zh-CN, zh-TW, en
+    labels: Labels
     kind: Kind
-    default: Any = None
-    choices: tuple[tuple[str, tuple[str, str, str]], ...] = ()  # value, labels
+    choices: tuple[tuple[str, Labels], ...] = ()  # value, labels (choice and outputs)
     minimum: float = 0.0
     maximum: float = 0.0
     step: float = 1.0
     suffix: str = ""
+    optional: bool = False  # None allowed: the spin box's lowest step reads "default"
 
     @property
     def key(self) -> str:
@@ -43,72 +49,109 @@ class FieldSpec:
         return self.path[0] if len(self.path) > 1 else "general"  # type: ignore[return-value]
 
     def label(self, locale: str) -> str:
-        return self.labels[{"zh-CN": 0, "zh-TW": 1, "en": 2}.get(locale, 0)]
+        return pick(self.labels, locale)
 
 
-def _f(path: str, zh: str, tw: str, en: str, kind: Kind, default: Any = None, **kw: Any) -> FieldSpec:
-    return FieldSpec(tuple(path.split(".")), (zh, tw, en), kind, default, **kw)
+def _f(path: str, zh: str, tw: str, en: str, kind: Kind, **kw: Any) -> FieldSpec:
+    return FieldSpec(tuple(path.split(".")), (zh, tw, en), kind, **kw)
 
 
-_LOCALE_CHOICES = (("zh-CN", ("简体中文", "簡體中文", "Chinese (Simplified)")),
-                   ("zh-TW", ("繁體中文", "繁體中文", "Chinese (Traditional)")),
-                   ("en", ("English", "English", "English")))
-_TTS_MODES = (("off", ("关闭", "關閉", "Off")),
-              ("manual", ("按“朗读”时播放", "按「朗讀」時播放", "When I press Speak")),
-              ("auto", ("自动播放提示", "自動播放提示", "Speak prompts automatically")))
-_D = DetectorConfig()
-
-FIELDS: tuple[FieldSpec, ...] = (
-    _f("company", "公司名称", "公司名稱", "Company name", "text", ""),
-    _f("agent_title", "坐席称谓", "客服稱謂", "Agent title", "text", ""),
-    _f("locale", "语言", "語言", "Language", "choice", "zh-CN", choices=_LOCALE_CHOICES),
-    _f("devices.caller", "来电声音来源", "來電聲音來源", "Caller audio source", "device", ""),
-    _f("devices.agent", "坐席麦克风", "客服麥克風", "Agent microphone", "device", ""),
-    _f("devices.speak_to", "朗读输出到", "朗讀輸出到", "Speak into", "device", ""),
-    _f("detector.speech_level_dbov", "语音电平下限", "語音電平下限", "Speech level floor", "float",
-       _D.speech_level_dbov, minimum=-90, maximum=0, step=1, suffix=" dBov"),
-    _f("detector.noise_level_dbov", "噪声电平门限", "噪音電平門檻", "Noise level threshold", "float",
-       _D.noise_level_dbov, minimum=-90, maximum=0, step=1, suffix=" dBov"),
-    _f("detector.noisy_snr_db", "杂音判定信噪比", "雜音判定信噪比", "Noisy below SNR", "float",
-       _D.noisy_snr_db, minimum=0, maximum=60, step=1, suffix=" dB"),
-    _f("detector.pause_s", "句内停顿上限", "句內停頓上限", "Pause within a turn", "float",
-       _D.pause_s, minimum=0.05, maximum=5, step=0.05, suffix=" s"),
-    _f("detector.vad_mode", "语音检测灵敏度 (0–3)", "語音偵測靈敏度 (0–3)", "VAD aggressiveness (0–3)", "int",
-       _D.vad_mode, minimum=0, maximum=3),
-    _f("tts.voice", "朗读声音", "朗讀聲音", "Voice", "voice", ""),
-    _f("tts.rate", "语速", "語速", "Rate", "int", 200,
-       minimum=60, maximum=400, step=10),
-    _f("tts.mode", "朗读方式", "朗讀方式", "Speaking", "choice", "manual", choices=_TTS_MODES),
-    _f("tts.outputs", "播放到", "播放到", "Play to", "outputs", ["caller"]),
-    *(_f(f"hotkeys.{a}", zh, tw, en, "hotkey", DEFAULT_HOTKEYS[a]) for a, zh, tw, en in (
-        ("speak", "朗读", "朗讀", "Speak it"), ("skip", "跳过", "跳過", "Skip"),
-        ("snooze", "本通不再提示", "本通不再提示", "Snooze for this call"),
-        ("call_start", "接听", "接聽", "Call start"), ("hold", "保持/恢复", "保留/恢復", "Hold/resume"),
-        ("end", "结束通话", "結束通話", "End call"))),
-    _f("overlay.calm_hide_after_s", "无提示时隐藏（0 = 不隐藏）", "無提示時隱藏（0 = 不隱藏）",
-       "Hide when calm after (0 = never)", "float", 0.0, minimum=0, maximum=3600, step=5, suffix=" s"),
-    _f("overlay.click_through", "鼠标穿透提示窗", "滑鼠穿透提示窗", "Click-through overlay", "bool", False),
-    _f("overlay.line_point_size", "提示字号", "提示字號", "Line font size", "float", 20.0,
-       minimum=10, maximum=48, step=1, suffix=" pt"),
-)
-
-# Script timings live in the script files; the user layer may override the ones listed in
-# `current["timings"]`. Known keys get a label, others show their key.
-TIMING_LABELS: dict[str, tuple[str, str, str]] = {
-    "repeat_wait_s": ("重复前等待", "重複前等待", "Wait before repeating"),
-    "hold_thank_after_s": ("保持多久后致谢", "保留多久後致謝", "Thank after holding for"),
-    "closing_hang_up_wait_s": ("结束语后挂机等待", "結束語後掛機等待", "Hang up after closing line"),
-    "dead_air_s": ("冷场多久提示", "冷場多久提示", "Dead air before a prompt"),
+_LOCALE_LABELS: dict[str, Labels] = {
+    "zh-CN": ("简体中文", "簡體中文", "Chinese (Simplified)"),
+    "zh-TW": ("繁体中文", "繁體中文", "Chinese (Traditional)"),
+    "en": ("English", "English", "English"),
+}
+_MODE_LABELS: dict[str, Labels] = {
+    "off": ("关闭", "關閉", "Off"),
+    "on_request": ("按“朗读”或热键时播放", "按「朗讀」或熱鍵時播放", "When I press Speak"),
+    "auto": ("自动播放提示", "自動播放提示", "Speak prompts automatically"),
+}
+_OUTPUT_LABELS: dict[str, Labels] = {
+    "headset": ("我的耳机", "我的耳機", "My headset"),
+    "speak_to": ("送入通话（朗读输出设备）", "送入通話（朗讀輸出裝置）", "Into the call (speak-to device)"),
 }
 
+FIELDS: tuple[FieldSpec, ...] = (
+    _f("company", "公司名称", "公司名稱", "Company name", "text"),
+    _f("title", "客户称呼（先生/女士）", "客戶稱呼（先生/女士）", "Caller's title (Mr/Ms)", "text"),
+    _f("locale", "语言", "語言", "Language", "choice",
+       choices=tuple((loc, _LOCALE_LABELS[loc]) for loc in LOCALES)),
+    _f("devices.caller", "来电声音来源", "來電聲音來源", "Caller audio from", "device"),
+    _f("devices.agent", "坐席麦克风", "客服麥克風", "Agent microphone", "device"),
+    _f("devices.speak_to", "朗读送入通话的设备", "朗讀送入通話的裝置", "Speak into the call via", "device"),
+    _f("devices.headset", "我的耳机", "我的耳機", "My headset", "device"),
+    _f("detector.speech_level_dbov", "语音电平下限", "語音電平下限", "Speech level floor", "float",
+       minimum=-90, maximum=0, suffix=" dBov"),
+    _f("detector.noise_level_dbov", "噪声电平门限", "噪音電平門檻", "Noise level threshold", "float",
+       minimum=-90, maximum=0, suffix=" dBov"),
+    _f("detector.noisy_snr_db", "低于此信噪比算杂音", "低於此信噪比算雜音", "Noisy below SNR", "float",
+       minimum=0, maximum=60, suffix=" dB"),
+    _f("detector.pause_s", "句内停顿上限", "句內停頓上限", "Longest pause within a turn", "float",
+       minimum=0.05, maximum=5, step=0.05, suffix=" s"),
+    _f("detector.vad_mode", "语音检测严格度 (0–3)", "語音偵測嚴格度 (0–3)", "VAD aggressiveness (0–3)",
+       "int", minimum=0, maximum=3),
+    _f("detector.clip_dbov", "削波电平", "削波電平", "Clipping level", "float",
+       minimum=-20, maximum=0, step=0.1, suffix=" dBov"),
+    _f("timing.condition_persist_s", "状况持续多久才提示", "狀況持續多久才提示", "Condition must last",
+       "float", minimum=0.1, maximum=30, step=0.1, suffix=" s", optional=True),
+    _f("timing.caller_silent_after_s", "来电方无声多久提示", "來電方無聲多久提示", "Caller silent for",
+       "float", minimum=1, maximum=60, step=0.5, suffix=" s", optional=True),
+    _f("timing.dead_air_after_s", "冷场多久提示", "冷場多久提示", "Dead air for", "float",
+       minimum=1, maximum=300, step=1, suffix=" s", optional=True),
+    _f("timing.chars_per_minute", "语速（字/分钟）", "語速（字/分鐘）", "Speech rate (chars/min)", "float",
+       minimum=30, maximum=600, step=10, optional=True),
+    _f("tts.mode", "朗读方式", "朗讀方式", "Speaking", "choice",
+       choices=tuple((m, _MODE_LABELS[m]) for m in TTS_MODES)),
+    _f("tts.voice", "朗读声音", "朗讀聲音", "Voice", "voice"),
+    _f("tts.rate", "朗读语速", "朗讀語速", "Speaking rate", "int", minimum=50, maximum=400, step=10,
+       optional=True),
+    _f("tts.outputs", "播放到", "播放到", "Play to", "outputs",
+       choices=tuple((o, _OUTPUT_LABELS[o]) for o in TTS_OUTPUTS)),
+    *(_f(f"hotkeys.{a}", zh, tw, en, "hotkey") for a, zh, tw, en in (
+        ("speak", "朗读", "朗讀", "Speak it"), ("skip", "跳过", "跳過", "Skip"),
+        ("snooze", "本通不再提示", "本通不再提示", "Snooze for this call"),
+        ("call_start", "通话开始", "通話開始", "Call start"),
+        ("hold", "保持/恢复", "保留/恢復", "Hold/resume"),
+        ("end", "通话结束", "通話結束", "Call end"))),
+    _f("overlay.click_through", "鼠标穿透提示窗", "滑鼠穿透提示窗", "Click-through overlay", "bool"),
+    _f("overlay.opacity", "提示窗不透明度", "提示窗不透明度", "Overlay opacity", "float",
+       minimum=0.2, maximum=1.0, step=0.05),
+)
 
-def timing_fields(current: Mapping[str, Any]) -> tuple[FieldSpec, ...]:
-    timings = current.get("timings") or {}
-    return tuple(
-        FieldSpec(("timings", k), TIMING_LABELS.get(k, (k, k, k)), "float", float(v),
-                  minimum=0, maximum=3600, step=0.5, suffix=" s")
-        for k, v in sorted(timings.items())
-    )
+# Shown only once `softphone_assist.settings` has the key (the dialog must not offer a change
+# that `save_user_settings` would refuse as unknown).
+OPTIONAL_FIELDS: tuple[FieldSpec, ...] = (
+    _f("overlay.calm_hide_after_s", "无提示时多久后隐藏", "無提示時多久後隱藏", "Hide when calm after",
+       "float", minimum=5, maximum=3600, step=5, suffix=" s", optional=True),
+)
+
+
+def known_to_settings(path: tuple[str, ...]) -> bool:
+    node: Any = Settings()
+    for part in path:
+        if not is_dataclass(node) or part not in {f.name for f in fields(node)}:
+            return False
+        node = getattr(node, part)
+    return True
+
+
+def dialog_fields() -> tuple[FieldSpec, ...]:
+    return (*FIELDS, *(f for f in OPTIONAL_FIELDS if known_to_settings(f.path)))
+
+
+def settings_values(settings: Settings | Mapping[str, Any]) -> dict[str, Any]:
+    """The effective settings as a nested dict (tuples become lists)."""
+    if isinstance(settings, Mapping):
+        return dict(settings)
+
+    def plain(v: Any) -> Any:
+        if is_dataclass(v) and not isinstance(v, type):
+            return {f.name: plain(getattr(v, f.name)) for f in fields(v)}
+        return list(v) if isinstance(v, tuple) else v
+
+    out: dict[str, Any] = plain(settings)
+    out.pop("sources", None)
+    return out
 
 
 def get_path(data: Mapping[str, Any], path: tuple[str, ...], default: Any = None) -> Any:
@@ -127,25 +170,36 @@ def set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, bool) or isinstance(new, bool):
+        return old is new
+    if isinstance(old, int | float) and isinstance(new, int | float):
+        return abs(float(old) - float(new)) < 1e-9  # 5 from a file equals 5.0 from a spin box
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        return list(old) == list(new)
+    return bool(old == new)
+
+
 def diff_settings(before: Mapping[str, Any], after: Mapping[str, Any], specs: tuple[FieldSpec, ...]) -> dict:
-    """The leaves of `after` that differ from `before` (defaults filled in), nested like them."""
+    """The leaves of `after` that differ from `before`, nested like them."""
     out: dict[str, Any] = {}
     for spec in specs:
-        old = get_path(before, spec.path, spec.default)
-        new = get_path(after, spec.path, spec.default)
-        if isinstance(old, float | int) and isinstance(new, float | int) and not isinstance(old, bool):
-            changed = abs(float(old) - float(new)) > 1e-9  # 5 from a file equals 5.0 from a spin box
-        else:
-            changed = old != new
-        if changed:
+        new = get_path(after, spec.path)
+        if not _same(get_path(before, spec.path), new):
             set_path(out, spec.path, new)
     return out
 
 
 def check_settings(values: Mapping[str, Any]) -> None:
-    """Raise the UserError a setting would cause at load time, naming it (detector, hotkeys)."""
+    """Raise the UserError the loader would report for these values, naming the setting.
+
+    A first line of defence that needs no file; `save_user_settings` checks again on save.
+    """
     detector = values.get("detector") or {}
     known = {f.name for f in fields(DetectorConfig)}
     DetectorConfig.from_mapping({k: v for k, v in detector.items() if k in known})
     hotkeys = values.get("hotkeys") or {}
-    check_hotkeys({a: hotkeys.get(a, "") for a in ACTIONS})
+    check_hotkeys({a: hotkeys.get(a) or "" for a in ACTIONS})
+    tts = values.get("tts") or {}
+    if "outputs" in tts and not tts["outputs"]:
+        raise SettingsError("tts.outputs: choose at least one place to play (or set tts.mode to off)")

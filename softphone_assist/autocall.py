@@ -1,0 +1,67 @@
+"""Call start/end without softphone hooks: watch the caller stream for digital zero.
+
+A softphone's output (and its PulseAudio monitor, or WASAPI loopback) carries exact digital zero
+between calls and real samples, even if only line hiss, while a call is up. So: a call starts when
+the caller stream carries sound after at least `start_after_zero_s` of digital zero, and a call that
+started that way ends after `end_after_zero_s` of digital zero. Hold also plays digital zero, so the
+end rule is suspended while the call is on hold. Pure: stream time from samples, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from softphone_assist.detect import FRAME_S, frame_len
+
+ZERO_LSB = 1.0  # |sample| <= 1 LSB counts as digital zero (some mixers leave a stray 1)
+AutoEvent = Literal["call_start", "call_end"]
+
+
+@dataclass(frozen=True, slots=True)
+class AutoCallConfig:
+    start_after_zero_s: float = 1.0
+    end_after_zero_s: float = 8.0
+
+
+class AutoCallDetector:
+    def __init__(self, rate: int, config: AutoCallConfig | None = None) -> None:
+        self.config = config or AutoCallConfig()
+        self._flen = frame_len(rate)
+        self._rest = np.zeros(0)
+        self._frames = 0
+        self._zero_run = 0  # consecutive digital-zero frames so far
+        self.in_call = False  # a call this detector started (hooks drive the others)
+        self.on_hold = False
+
+    def process(self, caller: np.ndarray) -> list[tuple[float, AutoEvent]]:
+        """Feed caller samples (int16 scale); returns (stream time, event) for each start/end found."""
+        x = np.concatenate((self._rest, np.asarray(caller, dtype=np.float64).reshape(-1)))
+        n = x.size // self._flen
+        self._rest = x[n * self._flen:]
+        if n == 0:
+            return []
+        zero = np.max(np.abs(x[: n * self._flen].reshape(n, self._flen)), axis=1) <= ZERO_LSB
+        start_frames = round(self.config.start_after_zero_s / FRAME_S)
+        end_frames = round(self.config.end_after_zero_s / FRAME_S)
+        out: list[tuple[float, AutoEvent]] = []
+        for i, z in enumerate(zero.tolist()):
+            t = (self._frames + i + 1) * FRAME_S
+            if z:
+                self._zero_run += 1
+                if self.in_call and not self.on_hold and self._zero_run == end_frames:
+                    self.in_call = False
+                    out.append((t, "call_end"))
+                continue
+            if not self.in_call and self._zero_run >= start_frames:
+                self.in_call = True
+                out.append((t - FRAME_S, "call_start"))  # the call began with this frame
+            self._zero_run = 0
+        self._frames += n
+        return out
+
+    def hook_took_over(self) -> None:
+        """A softphone hook or a button drives this call now: it will say when the call ends."""
+        self.in_call = False

@@ -1,0 +1,117 @@
+"""The live commands of `softphone-assist`: run (the overlay), demo, listen, devices, log."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from contextlib import ExitStack
+from datetime import datetime
+
+from softphone_assist.errors import UserError
+
+log = logging.getLogger("softphone_assist")
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from softphone_assist.settings import load_settings
+
+    settings, problems = load_settings()
+    for p in problems:
+        sys.stderr.write(f"softphone-assist: settings: {p}\n")
+    return settings
+
+
+def dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    logging.basicConfig(level=logging.WARNING, format="softphone-assist: %(message)s")
+    if args.command == "devices":
+        from softphone_assist.audio.devices import format_devices, list_devices
+
+        sys.stdout.write(format_devices(list_devices()) + "\n")
+        return 0
+    if args.command == "log":
+        from softphone_assist.calllog import print_log
+
+        return print_log(args.last, args.json)
+    if args.command == "demo":
+        return demo(args)
+    if args.command == "listen":
+        return listen(args)
+    if args.command == "run":
+        return run(args)
+    parser.print_help()
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from softphone_assist.app import demo_paths, has_display
+    from softphone_assist.cli import run_replay
+
+    wav, events = demo_paths()
+    settings = _settings()
+    locale = args.locale or settings.locale
+    if args.jsonl or args.timeline or not has_display():
+        if not (args.jsonl or args.timeline):
+            sys.stderr.write("softphone-assist: no display here (DISPLAY is not set): printing the demo call's "
+                             "timeline instead of showing the overlay\n")
+        return run_replay(wav, channels=None, events=events, locale=locale, start_time=args.start_time,
+                          jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
+    return _demo_overlay(args, settings, locale, wav, events)
+
+
+def _demo_overlay(args, settings, locale, wav, events) -> int:  # type: ignore[no-untyped-def]
+    from softphone_assist.app import LiveOptions, build_session
+    from softphone_assist.audio.paced import PacedFileSource
+    from softphone_assist.callevents import load_call_events
+    from softphone_assist.cli import check_locale
+    from softphone_assist.ui.app import run_app
+
+    check_locale(locale)
+    source = PacedFileSource(wav, speed=args.speed)
+    with ExitStack() as stack:
+        # the demo is a recording: its events file drives the call state; no hooks, no log, no TTS
+        opts = LiveOptions(locale=locale, speak="off", ipc=False, autocall=False, log_calls=False,
+                           started_at=args.start_time)
+        session = build_session(settings, opts, stack, audio=source, rate=source.rate,
+                                has_agent=source.info.has_agent)
+        session.pipeline.schedule(load_call_events(events, source.duration_s).events)
+        return run_app(session, settings, done=lambda: source.finished, screenshot=args.screenshot)
+
+
+def listen(args: argparse.Namespace) -> int:
+    from softphone_assist.app import LiveOptions, build_session, run_listen
+    from softphone_assist.cli import check_locale
+    from softphone_assist.timeline import to_jsonl, to_text
+
+    settings = _settings()
+    if args.locale:
+        check_locale(args.locale)
+    if args.seconds is not None and args.seconds <= 0:
+        raise UserError(f"--seconds: {args.seconds} must be positive")
+    opts = LiveOptions(caller=args.caller, agent=args.agent, locale=args.locale, speak=args.speak,
+                       speak_to=tuple(args.speak_to), ipc=not args.no_ipc)
+    fmt = to_jsonl if args.jsonl else to_text
+
+    def write(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()  # a test or a pipe reads lines as they happen
+
+    with ExitStack() as stack:
+        session = build_session(settings, opts, stack)
+        sys.stderr.write(f"softphone-assist: listening since {datetime.now().isoformat(timespec='seconds')}"
+                         f"{'' if args.seconds is None else f' for {args.seconds:g} s'}\n")
+        return run_listen(session, seconds=args.seconds, write=write, fmt=fmt)  # type: ignore[arg-type]
+
+
+def run(args: argparse.Namespace) -> int:
+    from softphone_assist.app import LiveOptions, build_session, has_display
+    from softphone_assist.ui.app import run_app
+
+    if not has_display():
+        raise UserError("no display here (DISPLAY is not set): the overlay needs a desktop; "
+                        "use `softphone-assist listen --caller DEV --jsonl` on a server, "
+                        "or `softphone-assist demo` to see the timeline of the demo call")
+    settings = _settings()
+    with ExitStack() as stack:
+        session = build_session(settings, LiveOptions(caller=args.caller, agent=args.agent), stack)
+        return run_app(session, settings)

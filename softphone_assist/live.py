@@ -1,0 +1,165 @@
+"""The live app's heartbeat, without Qt: one `pump()` per timer tick moves everything along.
+
+    audio source (LiveCapture, or a recording paced by the clock) -> Pipeline.feed -> updates
+    IPC commands (softphone hooks)  -> call-state events at the current stream time
+    caller stream digital zero      -> automatic call start/end when no hook drives the call
+    prompts (auto TTS) / "speak"    -> Speaker; the end of playback -> LineSpoken on the stream clock
+    every update                    -> the call log (SQLite), and back to the caller (overlay/JSONL)
+
+The overlay app calls `pump()` from a QTimer; `softphone-assist listen` from a plain loop. Nothing
+here blocks: the audio callback, the TTS worker and pynput are the only foreign threads, and each
+of them only hands data over.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from softphone_assist.autocall import AutoCallDetector
+from softphone_assist.events import CallEvent, CallEventKind, Channel, ProtocolEnded, ShowPrompt, Update
+from softphone_assist.pipeline import Pipeline
+
+log = logging.getLogger("softphone_assist.live")
+
+# what the overlay's buttons, the hotkeys and the IPC `call` command may ask for
+CALL_REQUESTS: dict[str, CallEventKind] = {
+    "start": "call_start", "call_start": "call_start", "answered": "answered", "hold": "hold",
+    "resume": "resume", "closing": "closing", "end": "call_end", "call_end": "call_end",
+}
+
+
+class AudioSource(Protocol):
+    def read_available(self) -> list[tuple[Channel, np.ndarray]]: ...
+    def problems(self) -> list[str]: ...
+
+
+class CommandSource(Protocol):
+    def poll(self) -> list: ...  # ipc.CallCommand: .kind (engine event name) and .number
+
+
+class SpeakerLike(Protocol):
+    def speak(self, text: str) -> int: ...
+    def skip(self) -> None: ...
+    def poll(self) -> list: ...
+
+
+class CallLogLike(Protocol):
+    def start_call(self, started_at: datetime, number: str | None, *, stream_t: float | None = None) -> int: ...
+    def add(self, call_id: int, record_json: dict) -> None: ...
+    def end_call(self, call_id: int, ended_at: datetime, reason: str | None = None) -> None: ...
+
+
+@dataclass
+class LiveSession:
+    pipeline: Pipeline
+    audio: AudioSource
+    commands: CommandSource | None = None
+    speaker: SpeakerLike | None = None
+    speak_auto: bool = False
+    calllog: CallLogLike | None = None
+    autocall: AutoCallDetector | None = None
+    clock: Callable[[], float] = time.monotonic  # only to place the end of TTS playback on the stream
+    wall: Callable[[], datetime] = datetime.now  # only for the call log's timestamps
+    problems: list[str] = field(default_factory=list)
+    current_prompt: ShowPrompt | None = None
+    _pending: dict[Channel, list[np.ndarray]] = field(default_factory=lambda: {"caller": [], "agent": []})
+    _call_id: int | None = None
+    _number: str | None = None
+
+    # ------------------------------------------------------------------------------------------
+    def pump(self) -> list[Update]:
+        """Take what arrived since the last tick and return the updates, in stream-time order."""
+        for cmd in self.commands.poll() if self.commands is not None else []:
+            self._number = getattr(cmd, "number", None) or self._number
+            self.request(cmd.kind, source="ipc")
+        self._speech_events()
+        for channel, samples in self.audio.read_available():
+            self._pending[channel].append(samples)
+        updates = self._feed()
+        self.problems = self.audio.problems()
+        for msg in self.pipeline.rejected:
+            log.warning("ignored call-state event: %s", msg)
+        self.pipeline.rejected.clear()
+        self._follow(updates)
+        return updates
+
+    def request(self, what: str, source: str = "button") -> None:
+        """A button, hotkey or hook: speak/skip/snooze the prompt, or a call-state change."""
+        if what == "speak":
+            if self.speaker is not None and self.current_prompt is not None:
+                self.speaker.speak(self.current_prompt.text)
+            return
+        if what in ("skip", "snooze"):
+            if self.speaker is not None:
+                self.speaker.skip()
+            self.pipeline.user_command(what)
+            return
+        kind = CALL_REQUESTS.get(what)
+        if kind is None:
+            log.warning("ignored unknown request %r from %s", what, source)
+            return
+        if self.autocall is not None:
+            self.autocall.hook_took_over()
+        self.pipeline.call_event(kind, source)
+
+    # ------------------------------------------------------------------------------------------
+    def _feed(self) -> list[Update]:
+        caller = np.concatenate(self._pending["caller"]) if self._pending["caller"] else np.zeros(0)
+        agent = np.concatenate(self._pending["agent"]) if self._pending["agent"] else np.zeros(0)
+        n = len(caller) if not self.pipeline.has_agent else min(len(caller), len(agent))
+        self._pending["caller"] = [caller[n:]] if len(caller) > n else []
+        self._pending["agent"] = [agent[n:]] if len(agent) > n else []
+        if n == 0:
+            return self.pipeline.flush_until(self.pipeline.t)
+        if self.autocall is not None:
+            # the detector sees the same caller samples from the same start: its times are stream times
+            for t, kind in self.autocall.process(caller[:n]):
+                if self._auto_allowed(kind):
+                    self.pipeline.schedule([CallEvent(t=t, kind=kind, source="auto")])
+        return self.pipeline.feed(caller[:n], agent[:n] if self.pipeline.has_agent else None)
+
+    def _auto_allowed(self, kind: str) -> bool:
+        state = self.pipeline.engine.call_state
+        return (kind == "call_start" and state in ("idle", "ended")) or (kind == "call_end" and state == "active")
+
+    def _speech_events(self) -> None:
+        if self.speaker is None:
+            return
+        for ev in self.speaker.poll():
+            ended_at = getattr(ev, "ended_at", None)
+            if ended_at is None:
+                continue
+            # place the end of playback on the stream clock: now on the stream, minus how long ago
+            ago = max(0.0, self.clock() - ended_at)
+            self.pipeline.line_spoken(max(0.0, self.pipeline.t - ago))
+
+    def _follow(self, updates: list[Update]) -> None:
+        for u in updates:
+            if isinstance(u, ShowPrompt):
+                self.current_prompt = u
+                if self.speak_auto and u.speak and self.speaker is not None:
+                    self.speaker.speak(u.text)
+            elif isinstance(u, ProtocolEnded):
+                self.current_prompt = None
+            if isinstance(u, CallEvent) and self.autocall is not None:
+                self.autocall.on_hold = u.kind == "hold"
+            self._log(u)
+
+    def _log(self, u: Update) -> None:
+        if self.calllog is None:
+            return
+        to_json = getattr(u, "to_json", None)
+        if isinstance(u, CallEvent) and u.kind in ("call_start", "answered") and self._call_id is None:
+            self._call_id = self.calllog.start_call(self.wall(), self._number, stream_t=u.t)
+        if self._call_id is not None and to_json is not None:
+            self.calllog.add(self._call_id, to_json())
+        if isinstance(u, CallEvent) and u.kind == "call_end" and self._call_id is not None:
+            self.calllog.end_call(self._call_id, self.wall(), "call_end")
+            self._call_id, self._number = None, None

@@ -1,0 +1,111 @@
+"""The desktop app: overlay + tray + hotkeys around a LiveSession, pumped by one QTimer.
+
+One bridge timer (every 30 ms) drains the audio, runs the pipeline and paints the overlay; the
+overlay's buttons, the global hotkeys and the tray only call `LiveSession.request`. Nothing in
+the core knows about Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from softphone_assist.errors import UserError
+from softphone_assist.events import ShowPrompt
+from softphone_assist.live import LiveSession
+from softphone_assist.settings import Settings, save_user_settings
+from softphone_assist.ui.hotkey_combos import HotkeyError
+from softphone_assist.ui.hotkeys import GlobalHotkeys
+from softphone_assist.ui.overlay import OverlayWindow
+from softphone_assist.ui.tray import make_tray
+
+log = logging.getLogger("softphone_assist.ui")
+TICK_MS = 30
+
+
+def _save_position(x: int, y: int) -> None:
+    try:
+        save_user_settings({"overlay": {"x": x, "y": y}})
+    except (UserError, OSError) as e:  # a read-only profile must not break dragging
+        log.warning("could not remember the overlay position: %s", e)
+
+
+def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool] | None = None,
+            linger_s: float = 3.0, screenshot: Path | None = None,
+            on_tick: Callable[[LiveSession], None] | None = None) -> int:
+    """Show the overlay and pump the session until the user quits (or `done()` says so)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    overlay = OverlayWindow(locale=settings.locale, opacity=settings.overlay.opacity,
+                            on_position_changed=_save_position)
+    if settings.overlay.x is not None and settings.overlay.y is not None:
+        overlay.restore_position(settings.overlay.x, settings.overlay.y)
+    overlay.set_click_through(settings.overlay.click_through)
+
+    def hold_or_resume() -> None:
+        session.request("resume" if session.pipeline.engine.call_state == "on_hold" else "hold", "button")
+
+    for signal, what in ((overlay.speak_requested, "speak"), (overlay.skip_requested, "skip"),
+                         (overlay.snooze_requested, "snooze"), (overlay.call_start_requested, "start"),
+                         (overlay.end_requested, "end")):
+        signal.connect(lambda what=what: session.request(what, "button"))
+    overlay.hold_requested.connect(hold_or_resume)
+
+    hotkeys: GlobalHotkeys | None = None
+    try:
+        hotkeys = GlobalHotkeys({k: v for k, v in asdict(settings.hotkeys).items() if v})
+        for signal, what in ((hotkeys.speak_requested, "speak"), (hotkeys.skip_requested, "skip"),
+                             (hotkeys.snooze_requested, "snooze"), (hotkeys.call_start_requested, "start"),
+                             (hotkeys.end_requested, "end")):
+            signal.connect(lambda what=what: session.request(what, "hotkey"))
+        hotkeys.hold_requested.connect(hold_or_resume)
+        hotkeys.start()
+    except HotkeyError as e:
+        log.warning("global hotkeys are off: %s", e)
+
+    tray = make_tray(settings.locale)
+    if tray is not None:
+        tray.quit_requested.connect(app.quit)
+        tray.show_overlay_toggled.connect(overlay.set_enabled)
+        tray.click_through_toggled.connect(overlay.set_click_through)
+
+    finished_at: list[float] = []
+    shot_taken: list[bool] = []
+
+    def tick() -> None:
+        updates = session.pump()
+        now = session.pipeline.t
+        overlay.apply_all(updates, now=now)
+        if session.problems:
+            overlay.show_device_problem("; ".join(session.problems))
+        else:
+            overlay.clear_device_problem()
+        if on_tick is not None:
+            on_tick(session)
+        if screenshot is not None and not shot_taken and any(
+                isinstance(u, ShowPrompt) and u.protocol != "greeting" for u in updates):
+            QTimer.singleShot(300, lambda: overlay.grab().save(str(screenshot)))
+            shot_taken.append(True)
+        if done is not None and done():
+            if not finished_at:
+                finished_at.append(now)
+                QTimer.singleShot(int(linger_s * 1000), app.quit)
+
+    timer = QTimer()
+    timer.setInterval(TICK_MS)
+    timer.timeout.connect(tick)
+    timer.start()
+    overlay.refresh(0.0)
+    try:
+        return app.exec()
+    finally:
+        timer.stop()
+        if hotkeys is not None:
+            hotkeys.stop()
