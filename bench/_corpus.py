@@ -30,7 +30,7 @@ def load_score_module() -> Any:
     """The corpus' own scorer, so the bench scores with exactly its rules."""
     if CORPUS_DIR not in sys.path:
         sys.path.insert(0, CORPUS_DIR)
-    import score  # type: ignore[import-not-found]
+    import score
 
     return score
 

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,8 @@ from softphone_assist.errors import UserError
 MIC = DeviceInfo("Jabra EVOLVE LINK Mono", "ALSA", 1, 1, 0, 16000.0)
 SPEAKER_MON = DeviceInfo("caller_line.monitor", "PulseAudio", None, 2, 0, 48000.0, kind="pulse_source",
                          monitor_of="caller_line")
-LOOPBACK = DeviceInfo("Speakers (Jabra) [Loopback]", "Windows WASAPI", 7, 2, 0, 48000.0, kind="wasapi_loopback")
+LOOPBACK = DeviceInfo("Speakers (Jabra) [Loopback]", "Windows WASAPI", 7, 2, 0, 48000.0,
+                      kind="wasapi_loopback")
 
 
 class Clock:
@@ -112,7 +113,7 @@ def make(caller: str, agent: str | None = None, devs: list[DeviceInfo] | None = 
     return cap, backend, clock
 
 
-def as_dict(got: list[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def as_dict(got: Sequence[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
     assert len({role for role, _ in got}) == len(got)  # one array per channel per read
     return dict(got)
 
@@ -173,7 +174,7 @@ def test_blocks_come_out_float64_in_int16_scale() -> None:
 
 
 def test_stereo_is_downmixed() -> None:
-    cap, be, clock = make("evolve", backend=FakeBackend([MIC], {MIC.name: (16000, 2)}))
+    cap, be, _clock = make("evolve", backend=FakeBackend([MIC], {MIC.name: (16000, 2)}))
     be.opened[0].push([100, 300, -2, 2, 5, 6])
     assert as_dict(cap.read_available())["caller"].tolist() == [200.0, 0.0, 5.5]
 
@@ -211,7 +212,7 @@ def test_frames_lost_on_a_full_queue_become_zeros_in_place() -> None:
 
 
 def test_input_overflow_flags_are_counted() -> None:
-    cap, be, clock = make("evolve")
+    cap, be, _clock = make("evolve")
     be.opened[0].push([1], overflow=True)
     be.opened[0].push([2], overflow=True)
     assert as_dict(cap.read_available())["caller"].tolist() == [1, 2]
@@ -219,7 +220,7 @@ def test_input_overflow_flags_are_counted() -> None:
 
 
 def test_two_channels_come_out_separately() -> None:
-    cap, be, clock = make("caller_line", "evolve")
+    cap, be, _clock = make("caller_line", "evolve")
     caller, agent = be.opened
     caller.push([5, 6, 7])
     agent.push([-1])
@@ -242,7 +243,8 @@ def test_a_stalled_device_is_reported_zero_filled_and_reopened() -> None:
     clock.t = 1.5  # 1.48 s without a block from the microphone
     caller.push([1] * 320)
     got = as_dict(cap.read_available())
-    assert cap.problems() == ["agent microphone 'Jabra EVOLVE LINK Mono' stopped sending audio; retrying every 2 s"]
+    assert cap.problems() == [
+        "agent microphone 'Jabra EVOLVE LINK Mono' stopped sending audio; retrying every 2 s"]
     assert agent.closed
     assert got["agent"].tolist() == [0.0] * round(1.48 * 16000)  # the lost time, from its last block
     assert cap.stats()[1].state == "down"
@@ -258,7 +260,8 @@ def test_a_stalled_device_is_reported_zero_filled_and_reopened() -> None:
     clock.t = 3.52
     assert as_dict(cap.read_available())["agent"].tolist() == [7, 7]
     st = cap.stats()[1]
-    assert (st.state, st.reopens, st.filled, st.samples) == ("running", 1, 3.48 * 16000, 320 + 3.48 * 16000 + 2)
+    assert (st.state, st.reopens, st.filled) == ("running", 1, 3.48 * 16000)
+    assert st.samples == 320 + 3.48 * 16000 + 2
 
 
 def test_a_failed_reopen_is_reported_not_raised() -> None:
@@ -365,7 +368,7 @@ def test_pulse_source_missing_at_start_is_a_user_error() -> None:
 
 
 def test_a_first_block_that_comes_late_is_preceded_by_zeros() -> None:
-    cap, be, clock = make("evolve")
+    cap, _be, clock = make("evolve")
     clock.t = 0.2
     assert cap.read_available() == [] and cap.stats()[0].state == "starting"
     clock.t = 1.0  # an idle Pulse null sink took 1.4-2 s for its first block
@@ -376,7 +379,8 @@ def test_a_first_block_that_comes_late_is_preceded_by_zeros() -> None:
     assert cap.problems() == []
     clock.t = 3.1
     cap.read_available()
-    assert cap.problems() == ["caller line 'Jabra EVOLVE LINK Mono' sent no audio within 3 s; retrying every 2 s"]
+    assert cap.problems() == [
+        "caller line 'Jabra EVOLVE LINK Mono' sent no audio within 3 s; retrying every 2 s"]
     assert cap.stream_time("caller") == 3.1
 
 
@@ -437,7 +441,7 @@ def test_private_portaudio_is_rescanned_for_a_replugged_device() -> None:
 
 
 def test_rescan_devices_hands_over_what_was_queued() -> None:
-    cap, be, clock = make("evolve")
+    cap, be, _clock = make("evolve")
     be.opened[0].push([4, 5])
     cap.rescan_devices()
     assert be.rescans == 1 and be.opened[0].closed and len(be.opened) == 2
@@ -455,7 +459,7 @@ def test_a_bug_in_a_step_takes_the_channel_down_not_the_app() -> None:
 
 
 def test_callbacks_from_another_thread_lose_nothing() -> None:
-    cap, be, clock = make("evolve", queue_s=1000.0)
+    cap, be, _clock = make("evolve", queue_s=1000.0)
     s = be.opened[0]
     blocks = 5000
 
@@ -476,7 +480,7 @@ def test_callbacks_from_another_thread_lose_nothing() -> None:
 
 
 def test_close_stops_everything() -> None:
-    cap, be, clock = make("caller_line", "evolve")
+    cap, be, _clock = make("caller_line", "evolve")
     cap.close()
     assert all(s.closed for s in be.opened) and cap.read_available() == []
     assert [s.state for s in cap.stats()] == ["closed", "closed"]
@@ -559,8 +563,9 @@ def test_pyaudiowpatch_backend_opens_loopback_at_the_mix_format() -> None:
 # Against a private PulseAudio daemon
 # --------------------------------------------------------------------------------------------
 PULSE_TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
-needs_pulse = pytest.mark.skipif(any(shutil.which(t) is None for t in PULSE_TOOLS),
-                                 reason="needs pulseaudio, pactl, paplay, parecord (apt-get install pulseaudio)")
+needs_pulse = pytest.mark.skipif(
+    any(shutil.which(t) is None for t in PULSE_TOOLS),
+    reason="needs pulseaudio, pactl, paplay, parecord (apt-get install pulseaudio pulseaudio-utils)")
 
 
 class PrivatePulse:
@@ -575,7 +580,8 @@ class PrivatePulse:
         for d in ("run", "state", "home", "xdg", "config"):
             (root / d).mkdir(parents=True, exist_ok=True, mode=0o700)
         (root / "client.conf").write_text("autospawn = no\n")
-        self.client_env = {"PULSE_SERVER": f"unix:{self.sock}", "PULSE_CLIENTCONFIG": str(root / "client.conf")}
+        self.client_env = {"PULSE_SERVER": f"unix:{self.sock}",
+                           "PULSE_CLIENTCONFIG": str(root / "client.conf")}
         for name, hz in (("caller_line", 440), ("agent_in", 1000)):
             t = np.arange(16000 * 120) / 16000
             sf.write(root / f"{name}.wav", (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), 16000,
@@ -585,7 +591,8 @@ class PrivatePulse:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_") and k != "DISPLAY"}
         env.update(HOME=str(self.root / "home"), XDG_RUNTIME_DIR=str(self.root / "xdg"),
                    XDG_CONFIG_HOME=str(self.root / "config"), PULSE_RUNTIME_PATH=str(self.root / "run"),
-                   PULSE_STATE_PATH=str(self.root / "state"), PULSE_CLIENTCONFIG=str(self.root / "client.conf"))
+                   PULSE_STATE_PATH=str(self.root / "state"),
+                   PULSE_CLIENTCONFIG=str(self.root / "client.conf"))
         self.sock.unlink(missing_ok=True)
         argv = ["pulseaudio", "--daemonize=no", "--system=false", "--exit-idle-time=-1", "-n",
                 "--use-pid-file=no", "--realtime=no", "--high-priority=no", "--log-target=stderr",

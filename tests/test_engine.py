@@ -344,3 +344,14 @@ def test_a_new_call_after_call_end_starts_fresh():
               (10.0, "call", "call_end"), (20.0, "call", "call_start"), (21.0, "caller", "low_volume", 20.9)]
     out = run(events, 24.0)
     assert (23.0, "prompt", "low_volume", 1) in out
+
+
+def test_closing_sent_just_after_the_line_counts_from_the_line_end_detected_later():
+    # the agent's closing line ends at 50.0; the hook fires at 50.2, before the detector (which needs
+    # the pause to outlast 0.6 s) reports the end at 50.6 with since=50.0
+    events = [(0.0, "call", "call_start"), (1.0, "caller", "speech", 0.9), (3.0, "caller", "silent", 2.5),
+              (4.1, "agent", "speech", 4.0), (6.6, "agent", "silent", 6.0), (7.0, "caller", "speech", 6.9),
+              (9.0, "caller", "silent", 8.5), (48.1, "agent", "speech", 48.0), (50.2, "call", "closing"),
+              (50.6, "agent", "silent", 50.0)]
+    assert run(events, 56.0, agent=True)[2:] == [
+        (18.5, "prompt", "dead_air", 1), (50.2, "end", "dead_air", "closing"), (55.0, "prompt", "closing", 2)]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import ctypes.util
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_tts_support import ZH_LINE, rms_dbfs, speech_span
 
 from softphone_assist.speech.cache import RenderSpec, read_clip
 from softphone_assist.speech.errors import TtsError
 from softphone_assist.speech.render import LineRenderer
-from test_tts_support import ZH_LINE, rms_dbfs, speech_span
 
 pytestmark = pytest.mark.skipif(
     ctypes.util.find_library("espeak-ng") is None and ctypes.util.find_library("espeak") is None,
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory):
+def renderer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LineRenderer]:
     r = LineRenderer(tmp_path_factory.mktemp("tts-cache"))
     r.start()
     yield r

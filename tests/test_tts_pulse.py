@@ -16,12 +16,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
+from test_tts_support import (
+    ZH_LINE,
+    PrivatePulse,
+    pulseaudio_available,
+    read_raw,
+    reinit_portaudio,
+    rms_dbfs,
+    speech_span,
+)
 
 from softphone_assist.audio.playback import OutputDeviceError, Playback, resolve_output
 from softphone_assist.speech.cache import RenderSpec, read_clip
 from softphone_assist.speech.render import LineRenderer
 from softphone_assist.speech.speaker import Speaker, SpeechEvent, SpeechFinished, SpeechStarted
-from test_tts_support import ZH_LINE, PrivatePulse, pulseaudio_available, read_raw, reinit_portaudio, rms_dbfs, speech_span
 
 _why_not = pulseaudio_available() or (
     "libespeak-ng is not installed (apt-get install -y espeak-ng libespeak-ng1)"
@@ -102,8 +110,10 @@ def test_line_plays_into_two_sinks_at_once(pulse: PrivatePulse, renderer: LineRe
     time.sleep(0.3)  # the last 20 ms blocks reach the files
     pulse.stop_recorders()
 
-    assert events == [SpeechStarted(rid, ZH_LINE, clip.seconds),
-                      SpeechFinished(rid, ZH_LINE, clip.frames, rate, False, "done", events[1].ended_at)]
+    started, finished = events
+    assert started == SpeechStarted(rid, ZH_LINE, clip.seconds)
+    assert isinstance(finished, SpeechFinished)
+    assert finished == SpeechFinished(rid, ZH_LINE, clip.frames, rate, False, "done", finished.ended_at)
     clip48 = soxr.resample(x, rate, RATE).astype(np.float32)
     c0, c1 = speech_span(clip48, RATE)
     clip_level = rms_dbfs(clip48[int(c0 * RATE):int(c1 * RATE)])

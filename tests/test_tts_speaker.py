@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,7 @@ class Harness:
 
 
 @pytest.fixture
-def h(tmp_path: Path):
+def h(tmp_path: Path) -> Iterator[Harness]:
     harness = Harness(tmp_path)
     yield harness
     harness.speaker.close()
@@ -151,7 +151,8 @@ def test_output_failure_is_an_event(h: Harness) -> None:
     h.warm("七")
     h.speaker._player = broken
     rid = h.speaker.speak("七")
-    assert h.speaker.poll() == [SpeechFailed(rid, "七", "tts.outputs agent_mic_in: cannot open for playback: boom")]
+    message = "tts.outputs agent_mic_in: cannot open for playback: boom"
+    assert h.speaker.poll() == [SpeechFailed(rid, "七", message)]
 
 
 def test_prerender_uses_the_speakers_voice_and_rate(h: Harness) -> None:
@@ -163,9 +164,9 @@ def test_prerender_uses_the_speakers_voice_and_rate(h: Harness) -> None:
 
 def test_settings_are_checked_at_construction(tmp_path: Path) -> None:
     r = LineRenderer(tmp_path, engine_factory="test_tts_support:ToneEngine")
-    with pytest.raises(UserError, match="tts.rate: 20 is outside"):
+    with pytest.raises(UserError, match=r"tts\.rate: 20 is outside"):
         Speaker(r, OUTS, "fake/zh", rate=20)
-    with pytest.raises(UserError, match="tts.outputs: choose at least one output"):
+    with pytest.raises(UserError, match=r"tts\.outputs: choose at least one output"):
         Speaker(r, [], "fake/zh")
     r.close()
 

@@ -38,7 +38,8 @@ class ToneEngine:
         self.driver = driver
 
     def voices(self) -> list[VoiceInfo]:
-        return [VoiceInfo("fake/zh", "Fake Mandarin", ("cmn",)), VoiceInfo("fake/en", "Fake English", ("en",))]
+        return [VoiceInfo("fake/zh", "Fake Mandarin", ("cmn",)),
+                VoiceInfo("fake/en", "Fake English", ("en",))]
 
     def render(self, spec: RenderSpec, raw_path: Path) -> Path:
         import soundfile as sf
@@ -99,15 +100,16 @@ class PrivatePulse:
             (self.root / d).mkdir(parents=True, exist_ok=True, mode=0o700)
         (self.root / "client.conf").write_text("autospawn = no\n")
         self.socket.unlink(missing_ok=True)
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")}
+        dropped = ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
         r = self.root
         env.update(HOME=str(r / "home"), XDG_RUNTIME_DIR=str(r / "xdg"), XDG_CONFIG_HOME=str(r / "config"),
                    PULSE_RUNTIME_PATH=str(r / "run"), PULSE_STATE_PATH=str(r / "state"),
                    PULSE_CLIENTCONFIG=str(r / "client.conf"))
         argv = ["pulseaudio", "--daemonize=no", "--system=false", "--exit-idle-time=-1", "-n",
                 "--use-pid-file=no", "--realtime=no", "--high-priority=no", "--log-target=stderr",
-                "--log-level=error", "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.socket}"]
+                "--log-level=error",
+                "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.socket}"]
         for name, ch in self.sinks.items():
             argv += ["-L", f"module-null-sink sink_name={name} rate={self.rate} channels={ch}"]
         with open(r / "pulseaudio.log", "ab") as log:
@@ -197,7 +199,8 @@ def read_raw(path: Path) -> np.ndarray:
     return np.fromfile(path, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def speech_span(x: np.ndarray, rate: int, floor_dbfs: float = -40.0, win_s: float = 0.02) -> tuple[float, float]:
+def speech_span(x: np.ndarray, rate: int, floor_dbfs: float = -40.0,
+                win_s: float = 0.02) -> tuple[float, float]:
     """(start, end) seconds of the part whose 20 ms RMS is above floor_dbfs; (0, 0) if none."""
     n = int(win_s * rate)
     frames = x[: len(x) // n * n].reshape(-1, n)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from softphone_assist.errors import UserError
-from softphone_assist.speech.voices import VoiceCatalog, VoiceInfo, VoiceNotFoundError, pick_voice, rank_voices
+from softphone_assist.speech.voices import (
+    VoiceCatalog,
+    VoiceInfo,
+    VoiceNotFoundError,
+    pick_voice,
+    rank_voices,
+)
 
 # As pyttsx3 2.99 lists espeak-ng 1.51 voices on Debian 12 (a subset of the 131).
 ESPEAK = (
@@ -24,11 +30,12 @@ HUIHUI = VoiceInfo(TOKENS + "TTS_MS_ZH-CN_HUIHUI_11.0", "Microsoft Huihui Deskto
                    ("zh-CN",), "Female")
 HANHAN = VoiceInfo(TOKENS + "TTS_MS_ZH-TW_HANHAN_11.0", "Microsoft Hanhan Desktop - Chinese (Taiwan)",
                    ("zh-TW",), "Female")
-TRACY = VoiceInfo(TOKENS + "TTS_MS_ZH-HK_TRACY_11.0", "Microsoft Tracy Desktop - Chinese(Traditional, HongKong SAR)",
-                  ("zh-HK",), "Female")
+TRACY = VoiceInfo(TOKENS + "TTS_MS_ZH-HK_TRACY_11.0",
+                  "Microsoft Tracy Desktop - Chinese(Traditional, HongKong SAR)", ("zh-HK",), "Female")
 ZIRA = VoiceInfo(TOKENS + "TTS_MS_EN-US_ZIRA_11.0", "Microsoft Zira Desktop - English (United States)",
                  ("en-US",), "Female")
-HELLE = VoiceInfo(TOKENS + "TTS_MS_DA-DK_HELLE_11.0", "Microsoft Helle Desktop - Danish (Denmark)", ("da-DK",))
+HELLE = VoiceInfo(TOKENS + "TTS_MS_DA-DK_HELLE_11.0", "Microsoft Helle Desktop - Danish (Denmark)",
+                  ("da-DK",))
 # OneCore voices registered for SAPI sometimes carry only the name, no usable language tag.
 YAOYAO_NO_TAG = VoiceInfo(TOKENS + "MSTTS_V110_zhCN_YaoyaoM", "Microsoft Yaoyao - Chinese (Simplified, PRC)",
                           ("Unknown Locale: 0",))
@@ -101,7 +108,8 @@ def test_no_voice_for_the_locale_names_locale_and_voices() -> None:
 
 def test_mandarin_locale_never_gets_hakka_or_cantonese() -> None:
     cat = VoiceCatalog("espeak", "1.51", (ESPEAK[6], ESPEAK[7]))
-    with pytest.raises(VoiceNotFoundError, match=r"no voice for locale 'zh-CN'.*sit/hak \(hak\); sit/yue \(yue\)"):
+    with pytest.raises(VoiceNotFoundError,
+                       match=r"no voice for locale 'zh-CN'.*sit/hak \(hak\); sit/yue \(yue\)"):
         pick_voice("zh-CN", cat)
 
 

@@ -10,6 +10,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -45,7 +48,7 @@ def gone(pid: int, timeout: float = 5.0) -> bool:
 
 
 @pytest.fixture
-def renderer(tmp_path: Path):
+def renderer(tmp_path: Path) -> Iterator[LineRenderer]:
     r = LineRenderer(tmp_path / "cache", engine_factory=TONE, job_timeout_s=2.0)
     r.worker.start_timeout_s = 20.0
     yield r
@@ -80,10 +83,13 @@ def test_prerender_runs_behind_an_urgent_line(renderer: LineRenderer) -> None:
     order: list[str] = []
     warm = renderer.prerender(["a", "b", "c", "a"], "fake/zh", 150)
     assert len(warm) == 3  # duplicates dropped
+    def note(text: str, _f: Future[object]) -> None:
+        order.append(text)
+
     for text, f in zip("abc", warm, strict=True):
-        f.add_done_callback(lambda _f, t=text: order.append(t))
+        f.add_done_callback(partial(note, text))
     now = renderer.render(spec("urgent"))
-    now.add_done_callback(lambda _f: order.append("urgent"))
+    now.add_done_callback(partial(note, "urgent"))
     for f in [*warm, now]:
         renderer.worker.wait(f, 30)
     assert order == ["a", "urgent", "b", "c"]  # "a" was already sent when "urgent" came
@@ -118,7 +124,8 @@ def test_a_hang_is_killed_after_the_job_timeout(renderer: LineRenderer) -> None:
     old = renderer.worker.pid
     assert old is not None
     t0 = time.monotonic()
-    with pytest.raises(TtsWorkerError, match=r"did not answer in time \(hung\); killed it while rendering 'HANG'"):
+    with pytest.raises(TtsWorkerError,
+                       match=r"did not answer in time \(hung\); killed it while rendering 'HANG'"):
         renderer.render_blocking(spec("HANG"), 30)
     assert time.monotonic() - t0 < 10  # the 2 s job timeout, not the 1 h sleep
     assert proc_state(old) is None
@@ -129,7 +136,7 @@ def test_engine_that_cannot_start_reports_why_with_every_job(tmp_path: Path) -> 
     r = LineRenderer(tmp_path, engine_factory=BROKEN)
     try:
         for _ in range(2):
-            with pytest.raises(TtsError, match="engine start-up failed: OSError: libespeak-ng.so.1"):
+            with pytest.raises(TtsError, match=r"engine start-up failed: OSError: libespeak-ng\.so\.1"):
                 r.render_blocking(spec("x"), 30)
         with pytest.raises(TtsError, match="libespeak-ng"):
             r.list_voices(30)

@@ -4,13 +4,14 @@ Threads: PortAudio calls `_Sink.on_block` on its own thread. It only copies the 
 bounded deque and counts: PortAudio's input-overflow flag, and frames dropped because the queue is
 full. It never blocks, logs or raises. Everything else (int16 -> float64, mono, soxr streaming
 resampling to the analysis rate, health checks, re-opening) runs in `read_available()`, which the
-main loop calls (Qt bridge timer or headless loop, every 20-100 ms). No thread of ours.
+main loop calls (Qt bridge timer or headless loop, every 20-100 ms). No thread of ours; while a
+Pulse source is recorded, one `pactl subscribe` child whose pipe is read without blocking.
 
 Stream time of a channel = samples delivered / rate. The pipeline advances only as far as both
 channels have samples, so a channel that stops must not stop the call: time the device did not
 deliver becomes digital zeros, counted in `stats().filled`:
 - while a channel is down (unplugged, error, stalled) zeros follow the wall clock from the last
-  block that arrived, so both channels stay within about one poll period of wall time;
+  block that arrived, so both channels stay within about one read period of wall time;
 - a stream that has not delivered its first block, and a WASAPI loopback while nothing plays
   (it delivers no data then), are filled the same way after `idle_s` (not a problem);
 - frames dropped on a full queue are replaced by as many zeros, in place.
@@ -181,7 +182,8 @@ class PyAudioWPatchBackend:
 
     WASAPI loopback in shared mode runs at the output's mix format only (its default rate and
     channels) and delivers no data while nothing plays (see the module doc: idle filling).
-    PyAudio has no finished callback: `active()` (Pa_IsStreamActive) tells a dead stream.
+    PyAudio has no finished callback: `active()` (Pa_IsStreamActive) tells a dead stream. Not run
+    here (no Windows): written from PyAudioWPatch's docs and examples, tested with a fake module.
     """
 
     private_portaudio = True  # its own PortAudio build, separate from sounddevice's

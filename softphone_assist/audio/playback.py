@@ -35,12 +35,14 @@ from softphone_assist.errors import UserError
 
 _ENV_LOCK = threading.Lock()  # os.environ is process-wide; one stream opens at a time
 _CANCEL_GRACE_S = 0.5  # after this, a cancelled stream that has not stopped is aborted by force
-# Output latency. PortAudio's "low" (8.5 ms on ALSA's pulse PCM) underran under load (2 cores, load
-# 1.9): 4 of 5 six-second lines came out with gaps (correlation with the WAV 0.51-0.82); 30 ms
-# and 50 ms: 10 of 10 clean (0.996-0.999). 40 ms still leaves the 150 ms prompt budget.
-DEFAULT_LATENCY_S = 0.04
-# At the end, ALSA-pulse drops about one buffer that is still queued (40 ms lost at latency
-# 30 ms): each clip gets that much silence appended, so the words themselves always play out.
+# Output latency. The callback is Python (it needs the GIL), so the buffer must ride out a busy
+# GUI thread and a loaded CPU. On PulseAudio 16.1 via ALSA-pulse, 2 cores: "low" (8.5 ms) gave
+# audible gaps in 4 of 5 six-second lines under load 1.9; 40 ms still reported underflows in 7 of
+# 12 streams; 100 ms in 0 of 12. A prompt's first sound does not wait for it (the buffer is
+# filled before the stream starts): 22 ms median to the sink's monitor at 40 ms and at 100 ms.
+DEFAULT_LATENCY_S = 0.1
+# At the end, ALSA-pulse drops about one buffer that is still queued (100 ms lost at latency
+# 100 ms): each clip gets that much silence appended, so the words themselves always play out.
 _TAIL_PAD_S = 0.01
 
 
@@ -159,6 +161,7 @@ class OutputResult:
     label: str
     frames: int  # clip frames this output was given (in the clip's own rate)
     error: str | None = None
+    underflows: int = 0  # gaps PortAudio reported (the callback came too late)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +194,7 @@ class _OutputStream:
         self.first_at: float | None = None
         self.ended_at = 0.0
         self.pos = 0
+        self.underflows = 0  # callbacks that came too late: an audible gap in this output
         self.error: str | None = None
         with pulse_sink_env(target.pulse_sink):
             dev_rate, channels = self._format(sd, target.device, rate)
@@ -219,6 +223,8 @@ class _OutputStream:
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if self.first_at is None:
             self.first_at = time.monotonic()
+        if status.output_underflow:
+            self.underflows += 1
         if self.cancel.is_set():
             outdata.fill(0)
             raise _sd().CallbackAbort
@@ -298,7 +304,8 @@ class Playback:
         if not all(s.finished.is_set() for s in self._streams):
             return None
         self._close_all()
-        outputs = tuple(OutputResult(s.target.label, s.played(), s.error) for s in self._streams)
+        outputs = tuple(OutputResult(s.target.label, s.played(), s.error, s.underflows)
+                        for s in self._streams)
         firsts = [s.first_at for s in self._streams if s.first_at is not None]
         self._result = PlaybackResult(
             frames=max(o.frames for o in outputs), sample_rate=self.sample_rate,

@@ -9,6 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 FRAME_S = 0.01
+FRAMES_PER_S = 100
+
+
+def frame_time(frames: int) -> float:
+    """Stream time (s) at the end of `frames` frames: k / 100 is exact to the double, k * 0.01 is not."""
+    return frames / FRAMES_PER_S
 FULL_SCALE = 32768.0
 LEVEL_FLOOR_DBOV = -120.0  # what digital zero reads as: finite, so it can be compared and printed
 SUPPORTED_RATES = (8000, 16000, 32000, 48000)
@@ -27,12 +33,13 @@ def frame_power(frames: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", f, f) / f.shape[1]
 
 
+_FLOOR_POWER = FULL_SCALE * FULL_SCALE * 10.0 ** (LEVEL_FLOOR_DBOV / 10.0)
+
+
 def power_to_dbov(power: np.ndarray) -> np.ndarray:
     """Mean square (int16 units squared) to dBov, digital zero to LEVEL_FLOOR_DBOV."""
-    p = np.asarray(power, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        db = 10.0 * np.log10(p / (FULL_SCALE * FULL_SCALE))
-    return np.maximum(db, LEVEL_FLOOR_DBOV)
+    p = np.maximum(np.asarray(power, dtype=np.float64), _FLOOR_POWER)
+    return 10.0 * np.log10(p / (FULL_SCALE * FULL_SCALE))
 
 
 def frame_dbov(frames: np.ndarray) -> np.ndarray:

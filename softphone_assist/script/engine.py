@@ -88,6 +88,7 @@ class _Run:
     line_end: float | None  # end of the agent's line for that step; None while it is being said
     prompt_t: float
     hung_up_allowed: bool = False
+    said_from: float | None = None  # agent speech ending after this is the line (default: prompt_t)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ class ScriptEngine:
         self._caller_condition_t = 0.0
         self._caller_speaking = False
         self._agent_speaking = False
+        self._agent_speech_since = 0.0
         self._last_caller_end: float | None = None
         self._last_agent_end: float | None = None
         self._hold_since: float | None = None
@@ -186,9 +188,13 @@ class ScriptEngine:
             self._start(self.script.ladders["hold"], ev.t, out, step=2)
         elif ev.kind == "closing":
             self._end(ev.t, "closing", out)
-            # step 1 is the agent's own closing line: said now, or being said right now
+            # step 1 is the agent's own closing line: said already, or being said right now (the
+            # end of the agent's current speech, detected a pause later, is the end of the line)
+            speaking = self._agent_speaking and self.options.has_agent_channel
             self._start(self.script.ladders["closing"], ev.t, out, step=1,
-                        said_at=None if self._agent_speaking else ev.t, prompt=False)
+                        said_at=None if speaking else ev.t, prompt=False)
+            if speaking and self._run is not None:
+                self._run.said_from = self._agent_speech_since
         elif ev.kind == "call_end":
             self._end(ev.t, "call_end", out)
             self._hold_since = None
@@ -229,6 +235,8 @@ class ScriptEngine:
 
     def _on_agent(self, ev: ConditionChanged, out: list[Action]) -> None:
         speaking = ev.condition == "speech"
+        if speaking and not self._agent_speaking:
+            self._agent_speech_since = ev.since
         if self._agent_speaking and not speaking:
             self._last_agent_end = ev.since
             if self.options.has_agent_channel:
@@ -241,8 +249,10 @@ class ScriptEngine:
 
     def _line_ended(self, t: float, out: list[Action]) -> None:
         run = self._run
-        if run is None or t < run.prompt_t or run.hung_up_allowed:
+        if run is None or run.hung_up_allowed:
             return
+        if t < (run.prompt_t if run.said_from is None else run.said_from):
+            return  # speech that ended before the line was asked for is not the line
         run.line_end = t if run.line_end is None else max(run.line_end, t)
 
     # ----------------------------------------------------------------------------------------

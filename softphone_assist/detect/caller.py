@@ -1,0 +1,213 @@
+"""The caller's line condition: speech | silent | low_volume | noisy, by the corpus label rules.
+
+Every HOP frames (50 ms) the tracker estimates, from the frames already final:
+
+* S, the active speech level: power mean of the speech frames of the last 0.7 s, minus the
+  noise power (so S is the talker, not talker + noise, as the label rules measure it);
+* N, the line noise: power mean of the recent non-speech frames that belong to the current
+  floor (a floor that jumped by > 6 dB marks a new line state; older frames are forgotten),
+  plus the power of clicks counted over all frames (see activity.py);
+* whether speech is present: a speech frame within the pause allowance.
+
+It applies the label rules (rules.py) and smooths the result (smoothing.py).
+
+The pause allowance is pause_s + 0.15 s of quiet frames. The rules measure pauses on P.56
+activity, whose 200 ms hangover keeps a turn active after the last audible frame: a 0.6 s
+P.56 pause shows up as 0.6-0.9 s of quiet frames. 0.15 s is the measured best trade-off
+between calling long in-turn pauses "silent" and reporting the end of a turn late.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softphone_assist.config import DetectorConfig
+from softphone_assist.detect.activity import NOISE_LAG, SPEECH_LAG, FrameClassifier
+from softphone_assist.detect.floor import HOP, NoiseFloor, hop_frames
+from softphone_assist.detect.framing import FRAME_S, FULL_SCALE, frame_len, frame_time, power_to_dbov
+from softphone_assist.detect.history import FrameRing
+from softphone_assist.detect.layout import (
+    FLOOR,
+    MEDIAN,
+    NEAR_SPEECH,
+    PADS,
+    POWER,
+    QUIET,
+    SPEECH,
+    SPIKE,
+    THRESHOLD,
+)
+from softphone_assist.detect.levels import clipped_samples, frame_power_and_tilt
+from softphone_assist.detect.rules import CODES, rule_codes
+from softphone_assist.detect.smoothing import ConditionSmoother
+from softphone_assist.events import Condition, ConditionChanged, LineStats
+
+P56_TAIL_S = 0.15
+NOISE_FRAMES = 100  # N: non-speech frames of the last 1 s
+NOISE_MIN_FRAMES = 10  # with fewer, the floor estimate fills in
+NOISE_BAND_DB = 3.0  # quiet frames: at most this far above the current floor
+LINE_CHANGE_DB = 6.0  # frames recorded under a floor this different belong to another line state
+SPIKE_FRAMES = 100
+LEVEL_FRAMES = 10  # LineStats.level_dbov: last 100 ms
+SILENT_LINE_DBOV = -90.0  # below this a level is reported as None (digital silence)
+
+
+def _db_or_none(x: float) -> float | None:
+    return None if x <= SILENT_LINE_DBOV else x
+
+
+def check_block(frames: np.ndarray, vad: np.ndarray, rate: int, expected_first: int, first: int) -> None:
+    n = frame_len(rate)
+    if frames.ndim != 2 or frames.shape[1] != n:
+        raise ValueError(f"frames must have shape (n, {n}) at {rate} Hz, got {frames.shape}")
+    if vad.shape != (frames.shape[0],):
+        raise ValueError(f"vad must have shape ({frames.shape[0]},), got {vad.shape}")
+    if first != expected_first:
+        raise ValueError(f"blocks must be contiguous: expected first_frame {expected_first}, got {first}")
+
+
+class CallerLineTracker:
+    def __init__(self, rate: int, config: DetectorConfig) -> None:
+        frame_len(rate)  # validates the rate
+        self.rate = rate
+        self.config = config
+        self._pause_frames = round((config.pause_s + P56_TAIL_S) / FRAME_S)
+        self._speech_frames = self._pause_frames - SPEECH_LAG  # speech window, ends SPEECH_LAG back
+        self._span = max(NOISE_FRAMES + NOISE_LAG, SPIKE_FRAMES + 1, self._speech_frames + SPEECH_LAG)
+        self._ring = FrameRing(PADS, keep=self._span + HOP)
+        self._floor = NoiseFloor()
+        self._frames = FrameClassifier()
+        self._smoother = ConditionSmoother(HOP, FRAME_S)
+        self._next = 0
+        self._clipped = 0
+        self._last_speech_end = 0  # frame index just after the last speech frame
+        self._turn_start = 0
+        self._present = False
+        self._speech_dbov: float | None = None
+        self._noise_dbov: float | None = None
+
+    @property
+    def condition(self) -> Condition:
+        return self._smoother.condition
+
+    def stats(self) -> LineStats:
+        """Current figures: level of the last 100 ms, S and N of the last evaluation."""
+        level = self._level_at(self._next - 1) if self._next else None
+        s, n = self._speech_dbov, self._noise_dbov
+        snr = s - n if s is not None and n is not None else None
+        return LineStats(level, s, n, snr, self._clipped)
+
+    def process(self, frames: np.ndarray, vad: np.ndarray, first_frame: int) -> list[ConditionChanged]:
+        """Feed the next frames (n, frame_len) in int16 scale; returns the condition changes.
+
+        `vad` is accepted for interface symmetry: webrtcvad flags most noise as speech and
+        misses most quiet speech, so the caller's decision rests on levels, not on it.
+        """
+        frames = np.asarray(frames, dtype=np.float64)
+        vad = np.asarray(vad, dtype=bool)
+        check_block(frames, vad, self.rate, self._next, first_frame)
+        out: list[ConditionChanged] = []
+        chunk = self._ring.capacity - self._ring.keep
+        for s in range(0, frames.shape[0], chunk):  # a long block in pieces the buffer can hold
+            out += self._process(frames[s : s + chunk])
+        return out
+
+    def _process(self, frames: np.ndarray) -> list[ConditionChanged]:
+        a = self._next
+        b = a + frames.shape[0]
+        self._clipped += clipped_samples(frames, self.config.clip_dbov)
+        power, diff_power = frame_power_and_tilt(frames)
+        self._ring.reserve(b - a)
+        self._floor.process(self._ring, a, power, diff_power)
+        self._ring.end = b
+        self._frames.process(self._ring, a, b)
+        self._next = b
+        first, count = hop_frames(a, b)
+        return self._evaluate(first, count) if count else []
+
+    def _level_at(self, i: int) -> float | None:
+        p = self._ring.row(POWER, i + 1 - LEVEL_FRAMES, i + 1)
+        return _db_or_none(float(power_to_dbov(np.array([p.mean()]))[0]))
+
+    def _evaluate(self, first: int, count: int) -> list[ConditionChanged]:
+        ring = self._ring
+        hops = first + HOP * np.arange(count)
+        # one strided view serves every window: S ends SPEECH_LAG back, N ends NOISE_LAG back,
+        # clicks end one frame back (their median needs the next frame)
+        view = ring.windows(first, count, HOP, self._span)
+        now = view[:, :, -1]
+        floor, thr = now[FLOOR], now[THRESHOLD]
+
+        width = self._speech_frames
+        sw = view[:, :, self._span - SPEECH_LAG - width : self._span - SPEECH_LAG]
+        is_sp = (sw[SPEECH] > 0.5) & (sw[MEDIAN] > thr[:, None])
+        n_sp = is_sp.sum(axis=1)
+        s_pow = (sw[POWER] * is_sp).sum(axis=1) / np.maximum(n_sp, 1)
+
+        nw = view[:, :, self._span - NOISE_LAG - NOISE_FRAMES : self._span - NOISE_LAG]
+        # quiet frames at the current floor, and short bursts (clicks, babble peaks) that never
+        # made a syllable; frames from another line state (floor moved > 6 dB) are forgotten
+        quiet = nw[MEDIAN] <= (floor + NOISE_BAND_DB)[:, None]
+        burst = nw[MEDIAN] > nw[THRESHOLD]
+        same_line = np.abs(nw[FLOOR] - floor[:, None]) <= LINE_CHANGE_DB
+        is_noise = (nw[NEAR_SPEECH] < 0.5) & (quiet | burst) & same_line
+        n_noise = is_noise.sum(axis=1)
+        fill = np.maximum(NOISE_MIN_FRAMES - n_noise, 0)
+        floor_pow = FULL_SCALE * FULL_SCALE * 10.0 ** (floor / 10.0)
+        n_pow = ((nw[QUIET] * is_noise).sum(axis=1) + fill * floor_pow) / np.maximum(n_noise + fill, 1)
+        n_pow += view[SPIKE, :, self._span - 1 - SPIKE_FRAMES : self._span - 1].mean(axis=1)
+
+        s_db = power_to_dbov(np.maximum(s_pow - n_pow, 1e-3))
+        n_db = power_to_dbov(n_pow)
+        se = hops - SPEECH_LAG
+        last_sp = se - (np.argmax(is_sp[:, ::-1], axis=1))
+        first_sp = se - width + 1 + np.argmax(is_sp, axis=1)
+        present = n_sp > 0
+        noise_known = n_db > SILENT_LINE_DBOV
+        codes = rule_codes(s_db, present, n_db, noise_known, self.config).tolist()
+
+        # turn bookkeeping for `since` and the stats, vectorised over the evaluations
+        idx = np.arange(hops.size)
+        last_end = np.maximum.accumulate(np.where(present, last_sp + 1, self._last_speech_end))
+        last_end = np.maximum(last_end, self._last_speech_end)
+        end_before = np.concatenate([[self._last_speech_end], last_end[:-1]])
+        new_turn = present & ~np.concatenate([[self._present], present[:-1]])
+        turn_start = np.maximum.accumulate(
+            np.where(new_turn, np.maximum(first_sp, end_before), self._turn_start)
+        )
+        last_present = np.maximum.accumulate(np.where(present, idx, -1))
+
+        out: list[ConditionChanged] = []
+        smoother = self._smoother
+        for k, code in enumerate(codes):
+            if CODES[code] == smoother.condition and not smoother.pending:
+                continue
+            i = int(hops[k])
+            change = smoother.step(i, CODES[code])
+            if change is None:
+                continue
+            t = frame_time(i + 1)
+            if change.condition == "silent" and change.previous in ("speech", "low_volume"):
+                since_frame = int(last_end[k])
+            elif change.condition in ("speech", "low_volume") and change.previous == "silent":
+                since_frame = int(turn_start[k])
+            else:
+                since_frame = change.pending_since_frame + 1 - HOP
+            since = min(frame_time(since_frame), t)
+            speech = float(s_db[last_present[k]]) if last_present[k] >= 0 else self._speech_dbov
+            noise = float(n_db[k]) if noise_known[k] else None
+            stats = self._stats_at(i, speech, noise)
+            out.append(ConditionChanged(t, "caller", change.condition, since, stats))
+
+        self._last_speech_end = int(last_end[-1])
+        self._turn_start = int(turn_start[-1])
+        self._present = bool(present[-1])
+        if last_present[-1] >= 0:
+            self._speech_dbov = float(s_db[last_present[-1]])
+        self._noise_dbov = float(n_db[-1]) if noise_known[-1] else None
+        return out
+
+    def _stats_at(self, i: int, speech: float | None, noise: float | None) -> LineStats:
+        level = self._level_at(i)
+        snr = speech - noise if speech is not None and noise is not None else None
+        return LineStats(level, speech, noise, snr, self._clipped)

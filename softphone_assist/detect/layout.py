@@ -1,0 +1,26 @@
+"""Rows of a tracker's FrameRing and what a frame before the stream began reads as."""
+
+from __future__ import annotations
+
+import math
+
+# final when the frame arrives
+LEVEL = 0  # frame level, lost packets repaired (dBov)
+SMOOTH_LEVEL = 1  # 30 ms level, repaired (dBov)
+TILT = 2  # spectral tilt (dB)
+POWER = 3  # mean square (int16 units^2)
+DIFF_POWER = 4  # mean square of the first difference
+FLOOR = 5  # noise floor in force (dBov)
+THRESHOLD = 6  # speech candidate threshold (dBov)
+# final one frame late (3-frame median)
+MEDIAN = 7  # median level (dBov)
+QUIET = 8  # power with clicks replaced by the local median
+SPIKE = 9  # excess power of clicks
+RUN = 10  # consecutive speech candidates ending here (capped)
+# final MIN_RUN (speech) and MIN_RUN + GUARD (near speech) frames late
+SPEECH = 11  # 1.0: caller speech frame
+NEAR_SPEECH = 12  # 1.0: speech within GUARD frames (neither speech nor noise)
+
+# Levels before the stream read +inf, so that the floor percentiles of the first second rank only
+# the frames heard so far (the line's own floor, not an assumed digital silence).
+PADS = (math.inf, math.inf, 0.0, 0.0, 0.0, -120.0, math.inf, -120.0, 0.0, 0.0, 0.0, 0.0, 1.0)

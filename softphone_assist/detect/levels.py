@@ -1,0 +1,70 @@
+"""Per-frame measurements computed once per block with numpy: power, spectral tilt, clipping.
+
+Also the packet-loss repair for level statistics: a lost packet arrives as a few frames of
+digital zero in the middle of speech or noise, and a floor tracker must not read them as the
+line falling silent. Zero runs shorter than `ZERO_RUN_FRAMES` keep the last real level; longer
+runs are a digitally silent line and read as the -120 dBov floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softphone_assist.detect.framing import FULL_SCALE, LEVEL_FLOOR_DBOV, power_to_dbov
+
+ZERO_RUN_FRAMES = 8  # lost packets come in bursts of 1-3 x 20 ms; 80 ms of zeros is a silent line
+ZERO_LEVEL_DBOV = LEVEL_FLOOR_DBOV + 1e-6
+
+
+def frame_power_and_tilt(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean square of each frame and of its first difference (a high-pass: the spectral tilt)."""
+    f = np.asarray(frames, dtype=np.float64)
+    n = f.shape[1]
+    power = np.einsum("ij,ij->i", f, f) / n
+    lag1 = np.einsum("ij,ij->i", f[:, 1:], f[:, :-1]) / n
+    # mean((x[k]-x[k-1])^2) ~ 2 (r0 - r1); exact enough for a tilt that is only compared with itself
+    return power, np.maximum(2.0 * (power - lag1), 0.0)
+
+
+def clipped_samples(frames: np.ndarray, clip_dbov: float) -> int:
+    """Samples at or above the clip level; 0 dBov peak is a full-scale sample (32768)."""
+    limit = FULL_SCALE * 10.0 ** (clip_dbov / 20.0)
+    if frames.max(initial=0.0) < limit and -frames.min(initial=0.0) < limit:
+        return 0  # the usual case, without a temporary array
+    return int(np.count_nonzero(np.abs(frames) >= limit))
+
+
+def tilt_db(power: np.ndarray, diff_power: np.ndarray) -> np.ndarray:
+    """High-pass to full-band power ratio in dB; +3 dB for white noise, -20 dB for a vowel."""
+    return 10.0 * np.log10((diff_power + 1e-3) / (power + 1e-3))
+
+
+class ZeroRunRepair:
+    """Replaces short runs of digital-zero frames (lost packets) by the last real level."""
+
+    def __init__(self) -> None:
+        self.run = ZERO_RUN_FRAMES  # as if the stream began after a long silence
+        self.last_level = LEVEL_FLOOR_DBOV
+
+    def __call__(self, level_dbov: np.ndarray) -> np.ndarray:
+        n = level_dbov.size
+        if n == 0:
+            return level_dbov
+        zero = level_dbov <= ZERO_LEVEL_DBOV
+        if not zero.any():
+            self.run = 0
+            self.last_level = float(level_dbov[-1])
+            return level_dbov
+        idx = np.arange(n)
+        # index of the last non-zero frame at or before each frame (-1 - run: before this block)
+        last_real = np.maximum.accumulate(np.where(zero, -1 - self.run, idx))
+        run = idx - last_real
+        value = np.where(last_real >= 0, level_dbov[np.maximum(last_real, 0)], self.last_level)
+        out = np.where(zero & (run < ZERO_RUN_FRAMES), value, level_dbov)
+        self.run = int(min(run[-1], ZERO_RUN_FRAMES))
+        self.last_level = float(value[-1])
+        return out
+
+
+def dbov(power: np.ndarray) -> np.ndarray:
+    return power_to_dbov(power)

@@ -1,0 +1,131 @@
+"""Live audio on a real sound server: the softphone lab's private PulseAudio (shared/e2e/softphone-lab).
+
+A recorded call is played into the lab's sinks the way a softphone would play it (caller side into
+`caller_line`, the agent's lines into `agent_mic_in`), `softphone-assist listen` captures
+`caller_line.monitor` and `agent_mic` through PortAudio's ALSA `pulse` device, and the silent-line
+ladder's prompts must arrive exactly 5 s (stream time) after the end of each agent line.
+The same running app takes `softphone-assist call hold|resume` over its IPC socket and ignores junk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from callkit import CallBuilder, have_speech
+
+REPO = Path(__file__).resolve().parents[1]
+LAB = Path(os.environ.get("SOFTPHONE_LAB", REPO.parent / "shared" / "e2e" / "softphone-lab"))
+GREETING = "en_US_f_Allison/conf-onlyperson"
+LINE = "en_US_f_Allison/pls-hold-while-try"
+
+pytestmark = pytest.mark.skipif(
+    not (LAB.exists() and shutil.which("pulseaudio") and shutil.which("baresip") and have_speech()),
+    reason="needs shared/e2e/softphone-lab, pulseaudio, baresip and asterisk sounds (./setup.sh test)")
+
+
+def lab(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(LAB), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    lab_dir = Path(f"/tmp/sa-lab-{os.getpid()}")  # no blanks allowed; short for the socket path
+    env = {**os.environ, "LAB_DIR": str(lab_dir), "LAB_VENV": sys.prefix}
+    up = lab("up", env=env)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        exports = lab("env", env=env).stdout
+        for line in exports.splitlines():
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                env[key] = value.strip("'\"")
+        env["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))  # our own IPC socket
+        os.chmod(env["XDG_RUNTIME_DIR"], 0o700)
+        env["SOFTPHONE_ASSIST_CONFIG"] = str(tmp_path_factory.mktemp("cfg") / "none.toml")
+        env["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data"))
+        yield env
+    finally:
+        lab("down", env=env)
+
+
+def start_listen(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-m", "softphone_assist", "listen", "--jsonl", *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "listening since …" once both streams are open
+    assert "listening" in line, line + proc.stderr.read()
+    return proc
+
+
+def records(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_silent_line_prompts_come_five_seconds_after_each_agent_line(lab_env, tmp_path):
+    b = CallBuilder(30.0, caller_floor="hiss", seed=3)
+    g = b.agent_says(0.5, GREETING)
+    rep = b.agent_says(g.end + 5.8, GREETING)
+    b.agent_says(rep.end + 5.8, LINE)
+    caller_wav, agent_wav = tmp_path / "caller.wav", tmp_path / "agent.wav"
+    sf.write(caller_wav, b.caller_track().round().astype("int16"), b.rate)
+    sf.write(agent_wav, b.agent_track().round().astype("int16"), b.rate)
+
+    app = start_listen(lab_env, "--caller", "caller_line.monitor", "--agent", "agent_mic", "--seconds", "34",
+                       "--no-ipc", "--speak", "off")
+    feeds = [subprocess.Popen([str(LAB), cmd, str(wav)], env=lab_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+             for cmd, wav in (("feed", caller_wav), ("feed-agent", agent_wav))]
+    for f in feeds:
+        assert f.wait(timeout=90) == 0, f.stderr.read() if f.stderr else ""
+    out, err = app.communicate(timeout=90)
+    assert app.returncode == 0, err
+    recs = records(out)
+
+    starts = [r for r in recs if r["event"] == "call_state" and r["state"] == "call_start"]
+    assert starts and starts[0]["source"] == "auto"  # sound after digital zero
+    ends = [r["since"] for r in recs if r["event"] == "condition" and r["channel"] == "agent"
+            and r["condition"] == "silent"]
+    prompts = [(r["t"], r["protocol"], r["step"]) for r in recs if r["event"] == "prompt"]
+    assert len(ends) >= 3, recs
+    assert [p[1:] for p in prompts] == [("greeting", 1), ("silent_line", 2), ("silent_line", 3)]
+    assert prompts[1][0] == pytest.approx(ends[0] + 5.0, abs=1e-6)
+    assert prompts[2][0] == pytest.approx(ends[1] + 5.0, abs=1e-6)
+    hang = [r["t"] for r in recs if r["event"] == "may_hang_up"]
+    assert hang == [pytest.approx(ends[2] + 5.0, abs=1e-6)]
+    # the agent's line ends where the recording says, give or take the 20 ms of capture blocks
+    assert ends[1] - ends[0] == pytest.approx(rep.end - g.end, abs=0.06)
+    assert not [r for r in recs if r["event"] == "condition" and r["channel"] == "caller"], \
+        "a line carrying only hiss is silent"
+
+
+def test_call_commands_reach_the_running_app_and_junk_is_ignored(lab_env):
+    app = start_listen(lab_env, "--caller", "caller_line.monitor", "--seconds", "6", "--speak", "off")
+    cli = [sys.executable, "-m", "softphone_assist", "call"]
+    for state in ("start", "hold", "resume"):
+        res = subprocess.run([*cli, state, "--number", "10086"], env=lab_env, capture_output=True, text=True,
+                             timeout=30)
+        assert res.returncode == 0, res.stderr
+        time.sleep(0.3)  # let the app pump the command in at a distinct stream time
+    sock_path = Path(lab_env["XDG_RUNTIME_DIR"]) / "softphone-assist" / "ipc.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(sock_path))
+        s.sendall(b"\x00\xffthis is not json\n")
+        reply = s.makefile().readline()
+    assert '"ok": false' in reply.replace('"ok":false', '"ok": false')
+    res = subprocess.run([*cli, "end"], env=lab_env, capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    out, err = app.communicate(timeout=60)
+    assert app.returncode == 0, err
+    states = [(r["state"], r["source"]) for r in records(out) if r["event"] == "call_state"]
+    assert states == [("call_start", "ipc"), ("hold", "ipc"), ("resume", "ipc"), ("call_end", "ipc")]
+    assert "not json" in err.lower() or "junk" in err.lower() or "invalid" in err.lower(), err
