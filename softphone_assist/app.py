@@ -96,7 +96,7 @@ def build_session(settings: Settings, opts: LiveOptions, stack: ExitStack,
     speaker = _speaker(settings, script, _tts_outputs(settings, opts), stack) if mode != "off" else None
     pipeline = Pipeline(rate, script, WebRtcVad, has_agent=bool(has_agent), call_started_at=opts.started_at or datetime.now(),
                         detector=settings.detector,
-                        engine_options=EngineOptions(tts_speaks=mode == "auto"))
+                        engine_options=EngineOptions(tts_speaks=mode == "auto"), meters=True)
     commands = None
     if opts.ipc:
         from softphone_assist.ipc import IpcServer

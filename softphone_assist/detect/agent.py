@@ -16,7 +16,7 @@ import numpy as np
 from softphone_assist.config import DetectorConfig
 from softphone_assist.detect.activity import ABS_SPEECH_MIN_DBOV, SPEECH_OVER_FLOOR_DB
 from softphone_assist.detect.caller import LEVEL_FRAMES, _db_or_none, check_block
-from softphone_assist.detect.floor import HOP, NoiseFloor
+from softphone_assist.detect.floor import HOP, SLOW_FRAMES, NoiseFloor
 from softphone_assist.detect.framing import FRAME_S, frame_len, frame_time, power_to_dbov
 from softphone_assist.detect.history import FrameRing
 from softphone_assist.detect.layout import FLOOR, LEVEL, PADS, POWER, THRESHOLD
@@ -34,7 +34,7 @@ class AgentSpeechTracker:
         self.rate = rate
         self.config = config
         self._pause_frames = round(config.pause_s / FRAME_S)
-        self._ring = FrameRing(PADS, keep=SPEECH_LEVEL_FRAMES + HOP)
+        self._ring = FrameRing(PADS, keep=max(SPEECH_LEVEL_FRAMES, SLOW_FRAMES) + HOP)
         self._floor = NoiseFloor(steady_path=False)  # a slow floor is enough to gate webrtcvad
         self._next = 0
         self._clipped = 0

@@ -23,7 +23,7 @@ import numpy as np
 
 from softphone_assist.config import DetectorConfig
 from softphone_assist.detect.activity import NOISE_LAG, SPEECH_LAG, FrameClassifier
-from softphone_assist.detect.floor import HOP, NoiseFloor, hop_frames
+from softphone_assist.detect.floor import HOP, SLOW_FRAMES, NoiseFloor, hop_frames
 from softphone_assist.detect.framing import FRAME_S, FULL_SCALE, frame_len, frame_time, power_to_dbov
 from softphone_assist.detect.history import FrameRing
 from softphone_assist.detect.layout import (
@@ -74,7 +74,7 @@ class CallerLineTracker:
         self._pause_frames = round((config.pause_s + P56_TAIL_S) / FRAME_S)
         self._speech_frames = self._pause_frames - SPEECH_LAG  # speech window, ends SPEECH_LAG back
         self._span = max(NOISE_FRAMES + NOISE_LAG, SPIKE_FRAMES + 1, self._speech_frames + SPEECH_LAG)
-        self._ring = FrameRing(PADS, keep=self._span + HOP)
+        self._ring = FrameRing(PADS, keep=max(self._span, SLOW_FRAMES) + HOP)
         self._floor = NoiseFloor()
         self._frames = FrameClassifier()
         self._smoother = ConditionSmoother(HOP, FRAME_S)
