@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -51,7 +52,10 @@ def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
                 env[key] = value.strip("'\"")
         env["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))  # our own IPC socket
         os.chmod(env["XDG_RUNTIME_DIR"], 0o700)
-        env["SOFTPHONE_ASSIST_CONFIG"] = str(tmp_path_factory.mktemp("cfg") / "none.toml")
+        cfg = tmp_path_factory.mktemp("cfg")
+        (cfg / "config.toml").write_text("# the test's settings: all defaults\n")
+        env["SOFTPHONE_ASSIST_CONFIG"] = str(cfg / "config.toml")
+        env["XDG_CONFIG_HOME"] = str(cfg)  # no user settings of this machine
         env["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data"))
         yield env
     finally:
@@ -62,8 +66,11 @@ def start_listen(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen([sys.executable, "-m", "softphone_assist", "listen", "--jsonl", *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
-    line = proc.stderr.readline()  # "listening since …" once both streams are open
-    assert "listening" in line, line + proc.stderr.read()
+    seen = ""
+    while "listening" not in seen:  # "listening since …" once both streams are open
+        line = proc.stderr.readline()
+        assert line, seen + proc.stderr.read()
+        seen += line
     return proc
 
 
@@ -109,12 +116,15 @@ def test_silent_line_prompts_come_five_seconds_after_each_agent_line(lab_env, tm
 
 
 def test_call_commands_reach_the_running_app_and_junk_is_ignored(lab_env):
-    app = start_listen(lab_env, "--caller", "caller_line.monitor", "--seconds", "6", "--speak", "off")
+    app = start_listen(lab_env, "--caller", "caller_line.monitor", "--seconds", "120", "--speak", "off")
     cli = [sys.executable, "-m", "softphone_assist", "call"]
     for state in ("start", "hold", "resume"):
         res = subprocess.run([*cli, state, "--number", "10086"], env=lab_env, capture_output=True, text=True,
                              timeout=30)
-        assert res.returncode == 0, res.stderr
+        if res.returncode != 0:
+            app.kill()
+            out, err = app.communicate()
+            pytest.fail(f"`call {state}`: {res.stderr}\napp stdout:\n{out}\napp stderr:\n{err}")
         time.sleep(0.3)  # let the app pump the command in at a distinct stream time
     sock_path = Path(lab_env["XDG_RUNTIME_DIR"]) / "softphone-assist" / "ipc.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
@@ -124,6 +134,8 @@ def test_call_commands_reach_the_running_app_and_junk_is_ignored(lab_env):
     assert '"ok": false' in reply.replace('"ok":false', '"ok": false')
     res = subprocess.run([*cli, "end"], env=lab_env, capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
+    time.sleep(0.5)
+    app.send_signal(signal.SIGINT)  # Ctrl-C: listen stops cleanly and keeps what it printed
     out, err = app.communicate(timeout=60)
     assert app.returncode == 0, err
     states = [(r["state"], r["source"]) for r in records(out) if r["event"] == "call_state"]

@@ -75,6 +75,7 @@ def h(tmp_path: Path) -> Iterator[Harness]:
     harness = Harness(tmp_path)
     yield harness
     harness.speaker.close()
+    harness.renderer.close()
 
 
 def test_uncached_line_starts_after_render_and_reports_the_end(h: Harness) -> None:
@@ -135,6 +136,16 @@ def test_a_new_line_supersedes_the_current_one(h: Harness) -> None:
     ]
     h.players[1].played = 8000
     assert h.speaker.poll() == [SpeechFinished(second, "六", 8000, 16000, False, "done", 2.0)]
+
+
+def test_close_stops_the_line(h: Harness) -> None:
+    h.warm("十")
+    rid = h.speaker.speak("十")
+    h.players[0].played = 800
+    h.speaker.close()
+    assert h.players[0].cancelled and not h.speaker.busy
+    assert h.speaker.poll() == [SpeechStarted(rid, "十", 0.5),
+                                SpeechFinished(rid, "十", 800, 16000, True, "closed", 2.0)]
 
 
 def test_render_failure_is_an_event_not_an_exception(h: Harness) -> None:

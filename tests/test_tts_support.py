@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from softphone_assist.speech.cache import RenderSpec
+from softphone_assist.speech.errors import TtsEngineStuck
 from softphone_assist.speech.voices import VoiceInfo
 
 ZH_LINE = "非常抱歉,我这边听不清楚,请您大声一点,好吗?"
@@ -29,7 +30,8 @@ FAKE_RATE = 16000
 # Fake engines (constructed in the worker child as factory(driver))
 # --------------------------------------------------------------------------------------------
 class ToneEngine:
-    """Writes 0.5 s of 440 Hz per line; the text "CRASH" kills the process, "HANG" sleeps, "FAIL" raises."""
+    """0.5 s of 440 Hz per line. Texts that misbehave: CRASH exits the process, HANG sleeps for an
+    hour, FAIL raises, STUCK reports a stuck engine, SILENT renders only silence."""
 
     name = "fake"
     version = "0"
@@ -50,6 +52,8 @@ class ToneEngine:
             time.sleep(3600)
         if spec.text == "FAIL":
             raise RuntimeError("engine refused the line")
+        if spec.text == "STUCK":
+            raise TtsEngineStuck("tts: fake engine stayed busy")
         if spec.text == "SILENT":
             sf.write(str(raw_path), np.zeros(FAKE_RATE, dtype=np.float32), FAKE_RATE)
             return raw_path

@@ -119,6 +119,18 @@ def test_a_crash_fails_that_line_restarts_the_worker_and_reaps_the_old_one(rende
     assert renderer.worker.pid not in (None, old)
 
 
+def test_a_stuck_engine_reports_then_the_worker_is_replaced(renderer: LineRenderer) -> None:
+    renderer.render_blocking(spec("warm"), 30)
+    old = renderer.worker.pid
+    assert old is not None
+    with pytest.raises(TtsError, match=r"^tts: fake engine stayed busy$"):
+        renderer.render_blocking(spec("STUCK"), 30)
+    assert renderer.worker.restarts == 1 and renderer.worker.pid is None
+    assert proc_state(old) is None
+    assert renderer.render_blocking(spec("next"), 30).path.exists()
+    assert renderer.worker.pid not in (None, old)
+
+
 def test_a_hang_is_killed_after_the_job_timeout(renderer: LineRenderer) -> None:
     renderer.render_blocking(spec("warm"), 30)
     old = renderer.worker.pid

@@ -44,6 +44,10 @@ DEFAULT_LATENCY_S = 0.1
 # At the end, ALSA-pulse drops about one buffer that is still queued (100 ms lost at latency
 # 100 ms): each clip gets that much silence appended, so the words themselves always play out.
 _TAIL_PAD_S = 0.01
+# An output whose callback has not run for this long is dead (unplugged, server gone): it is
+# aborted and reported. An idle PulseAudio null sink legitimately pauses up to ~2 s.
+STALL_S = 5.0
+_FORMATS: dict[tuple[int | None, str | None, int], tuple[int, int]] = {}  # (device, sink, rate) -> format
 
 
 class OutputDeviceError(UserError):
@@ -84,8 +88,13 @@ def pulse_sinks(timeout: float = 2.0) -> list[str] | None:
 
 
 def output_devices() -> list[dict[str, Any]]:
-    """PortAudio devices with output channels, as sounddevice describes them."""
-    return [dict(d) for d in _sd().query_devices() if d["max_output_channels"] > 0]
+    """PortAudio devices with output channels, as sounddevice describes them, plus
+    `default_hostapi`: on Windows every device is listed once per host API (MME, DirectSound,
+    WASAPI, WDM-KS), and a name is resolved on the default one first."""
+    sd = _sd()
+    default_api = sd.default.hostapi
+    return [{**d, "default_hostapi": d["hostapi"] == default_api}
+            for d in sd.query_devices() if d["max_output_channels"] > 0]
 
 
 def _describe(outputs: Sequence[dict[str, Any]], sinks: Sequence[str] | None) -> str:
@@ -115,8 +124,10 @@ def resolve_output(spec: str | int, *, option: str = "tts.outputs") -> OutputTar
         wanted = label.casefold()
         exact = [d for d in outputs if d["name"].casefold() == wanted]
         partial = [d for d in outputs if wanted in d["name"].casefold()]
-        if exact or len(partial) == 1:
-            return OutputTarget(label, int((exact or partial)[0]["index"]))
+        for found in (exact, partial):
+            on_default = [d for d in found if d.get("default_hostapi", True)]
+            if len(found) == 1 or len(on_default) == 1:
+                return OutputTarget(label, int((on_default or found)[0]["index"]))
         if len(partial) > 1:
             raise OutputDeviceError(f"{option} {label!r}: several outputs match: {_describe(partial, None)}; "
                                     "give the index or more of the name")
@@ -192,18 +203,26 @@ class _OutputStream:
         self.finished = threading.Event()
         self.cancel = threading.Event()
         self.first_at: float | None = None
+        self.last_at = time.monotonic()  # last callback (or creation): for the stall check
         self.ended_at = 0.0
         self.pos = 0
         self.underflows = 0  # callbacks that came too late: an audible gap in this output
         self.error: str | None = None
+        key = (target.device, target.pulse_sink, rate)
         with pulse_sink_env(target.pulse_sink):
-            dev_rate, channels = self._format(sd, target.device, rate)
+            if key not in _FORMATS:  # asking costs a device open (~4 ms on ALSA-pulse): ask once
+                _FORMATS[key] = self._format(sd, target.device, rate)
+            dev_rate, channels = _FORMATS[key]
             data = clip if dev_rate == rate else _resample(clip, rate, dev_rate)
             self.ratio = dev_rate / rate
-            self.stream = sd.OutputStream(
-                device=target.device, samplerate=dev_rate, channels=channels, dtype="float32",
-                latency=latency, callback=self._callback, finished_callback=self._on_finished,
-            )
+            try:
+                self.stream = sd.OutputStream(
+                    device=target.device, samplerate=dev_rate, channels=channels, dtype="float32",
+                    latency=latency, callback=self._callback, finished_callback=self._on_finished,
+                )
+            except Exception:
+                _FORMATS.pop(key, None)  # the device may have changed: ask again next time
+                raise
         self.latency_frames = round(float(self.stream.latency) * dev_rate)
         pad = np.zeros(self.latency_frames + round(_TAIL_PAD_S * dev_rate), dtype=np.float32)
         self.data = np.ascontiguousarray(np.repeat(np.concatenate([data, pad])[:, None], channels, axis=1))
@@ -221,8 +240,9 @@ class _OutputStream:
         return int(info["default_samplerate"]), min(2, int(info["max_output_channels"]))
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self.last_at = time.monotonic()
         if self.first_at is None:
-            self.first_at = time.monotonic()
+            self.first_at = self.last_at
         if status.output_underflow:
             self.underflows += 1
         if self.cancel.is_set():
@@ -239,6 +259,20 @@ class _OutputStream:
     def _on_finished(self) -> None:
         self.ended_at = time.monotonic()
         self.finished.set()
+
+    def stop_now(self, error: str | None) -> None:
+        """From the owner's thread: abort a stream that does not call back, and mark it finished."""
+        with contextlib.suppress(Exception):
+            self.stream.abort()
+        self.error = self.error or error
+        self.ended_at = self.ended_at or time.monotonic()
+        self.finished.set()
+
+    def check_end(self) -> None:
+        """After the finish: a stream that ended before its data without a cancel lost its device."""
+        if not self.cancel.is_set() and self.error is None and self.pos < self.clip_frames * self.ratio:
+            self.error = (f"{self.target.label}: playback stopped after {self.played()} of "
+                          f"{self.clip_frames} frames (device lost?)")
 
     def played(self) -> int:
         """Clip frames heard: on a cancel, what was handed over minus what was still buffered."""
@@ -276,8 +310,13 @@ class Playback:
             raise OutputDeviceError(f"tts.outputs {where}: cannot open for playback: {e}") from None
 
     def start(self) -> None:
-        for s in self._streams:
-            s.stream.start()
+        try:
+            for s in self._streams:
+                s.last_at = time.monotonic()
+                s.stream.start()
+        except Exception as e:  # PortAudioError: stop the ones already playing, report the device
+            self._close_all()
+            raise OutputDeviceError(f"tts.outputs {s.target.label}: cannot start playback: {e}") from None
 
     def cancel(self) -> None:
         """Stop at the next audio block; poll() then reports cancelled=True and the frames played."""
@@ -294,16 +333,19 @@ class Playback:
         """The result once every output has finished; None while any still plays."""
         if self._result is not None:
             return self._result
-        if self._cancelled_at is not None and time.monotonic() - self._cancelled_at > _CANCEL_GRACE_S:
-            for s in self._streams:  # a stalled device never calls back: stop it from here
-                if not s.finished.is_set():
-                    with contextlib.suppress(Exception):
-                        s.stream.abort()
-                    s.ended_at = s.ended_at or time.monotonic()
-                    s.finished.set()
+        now = time.monotonic()
+        for s in self._streams:  # a stalled device never calls back: stop it from here
+            if s.finished.is_set():
+                continue
+            if self._cancelled_at is not None and now - self._cancelled_at > _CANCEL_GRACE_S:
+                s.stop_now(None)
+            elif now - s.last_at > STALL_S:
+                s.stop_now(f"{s.target.label}: the output stopped taking audio for {STALL_S:.0f} s")
         if not all(s.finished.is_set() for s in self._streams):
             return None
         self._close_all()
+        for s in self._streams:
+            s.check_end()
         outputs = tuple(OutputResult(s.target.label, s.played(), s.error, s.underflows)
                         for s in self._streams)
         firsts = [s.first_at for s in self._streams if s.first_at is not None]

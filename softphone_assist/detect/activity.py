@@ -35,8 +35,9 @@ from softphone_assist.detect.layout import (
 )
 
 SPEECH_OVER_FLOOR_DB = 6.0
-# on a digitally silent line the floor says nothing; -70 dBov is quieter than any speech turn
-ABS_SPEECH_MIN_DBOV = -70.0
+# On a digitally silent line the floor says nothing: a candidate must also reach -65 dBov, 5 dB
+# over the loudest line hiss (-70 +- 2 dBov) and 10 dB under the quietest low-volume talker.
+ABS_SPEECH_MIN_DBOV = -65.0
 MIN_RUN = 5
 GUARD = 2
 SPIKE_RATIO = 10.0  # 10 dB over the neighbourhood median

@@ -24,7 +24,14 @@ import numpy as np
 from softphone_assist.config import DetectorConfig
 from softphone_assist.detect.activity import NOISE_LAG, SPEECH_LAG, FrameClassifier
 from softphone_assist.detect.floor import HOP, SLOW_FRAMES, NoiseFloor, hop_frames
-from softphone_assist.detect.framing import FRAME_S, FULL_SCALE, frame_len, frame_time, power_to_dbov
+from softphone_assist.detect.framing import (
+    FRAME_S,
+    FULL_SCALE,
+    LEVEL_FLOOR_DBOV,
+    frame_len,
+    frame_time,
+    power_to_dbov,
+)
 from softphone_assist.detect.history import FrameRing
 from softphone_assist.detect.layout import (
     FLOOR,
@@ -142,7 +149,9 @@ class CallerLineTracker:
         sw = view[:, :, self._span - SPEECH_LAG - width : self._span - SPEECH_LAG]
         is_sp = (sw[SPEECH] > 0.5) & (sw[MEDIAN] > thr[:, None])
         n_sp = is_sp.sum(axis=1)
-        s_pow = (sw[POWER] * is_sp).sum(axis=1) / np.maximum(n_sp, 1)
+        # lost packets (zero frames inside speech) keep a turn going but have no level to measure
+        heard = is_sp & (sw[POWER] > 0.0)
+        s_pow = (sw[POWER] * heard).sum(axis=1) / np.maximum(heard.sum(axis=1), 1)
 
         nw = view[:, :, self._span - NOISE_LAG - NOISE_FRAMES : self._span - NOISE_LAG]
         # quiet frames at the current floor, and short bursts (clicks, babble peaks) that never
@@ -150,32 +159,37 @@ class CallerLineTracker:
         quiet = nw[MEDIAN] <= (floor + NOISE_BAND_DB)[:, None]
         burst = nw[MEDIAN] > nw[THRESHOLD]
         same_line = np.abs(nw[FLOOR] - floor[:, None]) <= LINE_CHANGE_DB
-        is_noise = (nw[NEAR_SPEECH] < 0.5) & (quiet | burst) & same_line
+        is_noise = (nw[NEAR_SPEECH] < 0.5) & (quiet | burst) & same_line & (nw[POWER] > 0.0)
         n_noise = is_noise.sum(axis=1)
         fill = np.maximum(NOISE_MIN_FRAMES - n_noise, 0)
         floor_pow = FULL_SCALE * FULL_SCALE * 10.0 ** (floor / 10.0)
         n_pow = ((nw[QUIET] * is_noise).sum(axis=1) + fill * floor_pow) / np.maximum(n_noise + fill, 1)
         n_pow += view[SPIKE, :, self._span - 1 - SPIKE_FRAMES : self._span - 1].mean(axis=1)
 
-        s_db = power_to_dbov(np.maximum(s_pow - n_pow, 1e-3))
         n_db = power_to_dbov(n_pow)
-        se = hops - SPEECH_LAG
-        last_sp = se - (np.argmax(is_sp[:, ::-1], axis=1))
-        first_sp = se - width + 1 + np.argmax(is_sp, axis=1)
-        present = n_sp > 0
         noise_known = n_db > SILENT_LINE_DBOV
+        present = n_sp > 0
+        # S of the current turn: measured where speech frames were heard, else the last measured
+        idx = np.arange(hops.size)
+        measured = heard.any(axis=1)
+        last_measured = np.maximum.accumulate(np.where(measured, idx, -1))
+        s_now = power_to_dbov(np.maximum(s_pow - n_pow, 1e-3))
+        carried = LEVEL_FLOOR_DBOV if self._speech_dbov is None else self._speech_dbov
+        s_db = np.where(last_measured >= 0, s_now[np.maximum(last_measured, 0)], carried)
         codes = rule_codes(s_db, present, n_db, noise_known, self.config).tolist()
 
-        # turn bookkeeping for `since` and the stats, vectorised over the evaluations
-        idx = np.arange(hops.size)
-        last_end = np.maximum.accumulate(np.where(present, last_sp + 1, self._last_speech_end))
+        # turn bookkeeping for `since`, vectorised over the evaluations: a turn starts at its first
+        # speech frame and ends after its last heard one (a lost packet at the end is not speech)
+        se = hops - SPEECH_LAG
+        last_sp = se - np.argmax(heard[:, ::-1], axis=1)
+        first_sp = se - width + 1 + np.argmax(is_sp, axis=1)
+        last_end = np.maximum.accumulate(np.where(measured, last_sp + 1, self._last_speech_end))
         last_end = np.maximum(last_end, self._last_speech_end)
         end_before = np.concatenate([[self._last_speech_end], last_end[:-1]])
         new_turn = present & ~np.concatenate([[self._present], present[:-1]])
         turn_start = np.maximum.accumulate(
             np.where(new_turn, np.maximum(first_sp, end_before), self._turn_start)
         )
-        last_present = np.maximum.accumulate(np.where(present, idx, -1))
 
         out: list[ConditionChanged] = []
         smoother = self._smoother
@@ -194,7 +208,7 @@ class CallerLineTracker:
             else:
                 since_frame = change.pending_since_frame + 1 - HOP
             since = min(frame_time(since_frame), t)
-            speech = float(s_db[last_present[k]]) if last_present[k] >= 0 else self._speech_dbov
+            speech = float(s_db[k]) if last_measured[k] >= 0 else self._speech_dbov
             noise = float(n_db[k]) if noise_known[k] else None
             stats = self._stats_at(i, speech, noise)
             out.append(ConditionChanged(t, "caller", change.condition, since, stats))
@@ -202,8 +216,8 @@ class CallerLineTracker:
         self._last_speech_end = int(last_end[-1])
         self._turn_start = int(turn_start[-1])
         self._present = bool(present[-1])
-        if last_present[-1] >= 0:
-            self._speech_dbov = float(s_db[last_present[-1]])
+        if last_measured[-1] >= 0:
+            self._speech_dbov = float(s_db[-1])
         self._noise_dbov = float(n_db[-1]) if noise_known[-1] else None
         return out
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from softphone_assist.speech.cache import RenderSpec
-from softphone_assist.speech.errors import TtsError
+from softphone_assist.speech.errors import TtsEngineStuck, TtsError
 from softphone_assist.speech.voices import VoiceInfo
 
 UTTERANCE_TIMEOUT_S = 20.0  # one line renders in ~15 ms (espeak) to ~1 s (SAPI); this is a hang
@@ -138,23 +138,24 @@ class Pyttsx3Engine:
         deadline = time.monotonic() + _IDLE_TIMEOUT_S
         while self._espeak.IsPlaying():
             if time.monotonic() > deadline:
-                raise TtsError(f"tts: espeak-ng stayed busy for {_IDLE_TIMEOUT_S:.0f} s")
+                raise TtsEngineStuck(f"tts: espeak-ng stayed busy for {_IDLE_TIMEOUT_S:.0f} s")
             time.sleep(_POLL_S)
 
     def _check_applied(self, spec: RenderSpec) -> None:
         rate = self._tts.getProperty("rate")
         voice = str(self._tts.getProperty("voice") or "").lower()
         if rate != spec.rate:
-            raise TtsError(f"tts: espeak-ng did not apply rate {spec.rate} (it reports {rate})")
+            raise TtsEngineStuck(f"tts: espeak-ng did not apply rate {spec.rate} (it reports {rate})")
         wanted = spec.voice_id.lower()
         if voice != wanted and voice.rsplit("/", 1)[-1] != wanted.rsplit("/", 1)[-1]:
-            raise TtsError(f"tts: espeak-ng did not apply voice {spec.voice_id!r} (it reports {voice!r})")
+            raise TtsEngineStuck(f"tts: espeak-ng did not apply voice {spec.voice_id!r} "
+                                 f"(it reports {voice!r})")
 
     def _wait_finished(self, path: Path) -> None:
         if self._finished.wait(UTTERANCE_TIMEOUT_S if self._espeak is not None else 0.0):
             return
         if self._espeak is not None:
-            raise TtsError(f"tts: espeak-ng did not finish a line within {UTTERANCE_TIMEOUT_S:.0f} s")
+            raise TtsEngineStuck(f"tts: espeak-ng did not finish a line within {UTTERANCE_TIMEOUT_S:.0f} s")
         # Generic drivers: SAPI's file render is synchronous and may not report; wait for the
         # file to exist and stop growing.
         deadline = time.monotonic() + UTTERANCE_TIMEOUT_S
@@ -166,7 +167,7 @@ class Pyttsx3Engine:
             last = size
             time.sleep(0.2)
         if not self._finished.is_set():
-            raise TtsError(f"tts: {self.name} did not finish a line within {UTTERANCE_TIMEOUT_S:.0f} s")
+            raise TtsEngineStuck(f"tts: {self.name} did not finish a line within {UTTERANCE_TIMEOUT_S:.0f} s")
 
     def _raise_errors(self, what: str) -> None:
         if self._errors:

@@ -150,11 +150,12 @@ class Speaker:
         return events
 
     def close(self) -> None:
+        """Stop whatever plays (reported as reason "closed" by a last poll()). The renderer is
+        left running: its owner closes it (several speakers may share one)."""
         self._end_current("closed")
         for r in self._stopping:
             if r.player is not None:
                 r.player.cancel()
-        self.renderer.close()
 
     # -- internals -------------------------------------------------------------------------------
     def _supersede(self) -> None:

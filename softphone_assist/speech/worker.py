@@ -9,8 +9,14 @@ Thread/process model:
     TtsWorkerError, the child is killed and reaped (no zombies), and the next job starts a new one.
   * The child exits by itself when the parent goes away (pipe EOF, or a watchdog on the parent's
     sentinel while a render is running), so a killed app leaves no orphan behind.
+  * An engine that reports itself stuck (TtsEngineStuck) is replaced the same way after its
+    error is delivered; an engine that cannot start at all answers every job with the reason
+    (no restart loop).
 The "spawn" start method is used everywhere: forking a process that runs Qt and PortAudio
-threads is unsafe, and spawn behaves the same on Linux, Windows and macOS.
+threads is unsafe, and spawn behaves the same on Linux, Windows and macOS. Spawn re-imports the
+main module in the child, so a script that starts the worker needs `if __name__ == "__main__":`
+(python -m softphone_assist and console-script entry points are fine); a frozen Windows build
+needs multiprocessing.freeze_support() first thing in main().
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from softphone_assist.speech.cache import RenderSpec, read_clip, trim_silence, write_clip_atomic
-from softphone_assist.speech.errors import TtsError, TtsWorkerError
+from softphone_assist.speech.errors import TtsEngineStuck, TtsError, TtsWorkerError
 from softphone_assist.speech.voices import VoiceCatalog
 
 T = TypeVar("T")
@@ -86,6 +92,7 @@ class _Done:
 class _Failed:
     job_id: int
     message: str
+    restart: bool = False  # the engine is stuck: the parent replaces this process
 
 
 Job = RenderJob | VoicesJob
@@ -156,11 +163,14 @@ def worker_main(conn: Connection, engine_factory: str, driver: str | None) -> No
                 result = _render(engine, job)
             reply: _Done | _Failed = _Done(job.job_id, result)
         except Exception as e:
-            reply = _Failed(job.job_id, str(e) if isinstance(e, TtsError) else f"{type(e).__name__}: {e}")
+            reply = _Failed(job.job_id, str(e) if isinstance(e, TtsError) else f"{type(e).__name__}: {e}",
+                            restart=isinstance(e, TtsEngineStuck))
         try:
             conn.send(reply)
         except (BrokenPipeError, OSError):
             return
+        if isinstance(reply, _Failed) and reply.restart:
+            return  # the parent saw the flag and will join us
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,8 +266,7 @@ class RenderWorker:
             with contextlib.suppress(OSError, ValueError):
                 if self._conn is not None:
                     self._conn.send(None)
-            self._proc.join(timeout)
-            self._stop_child()
+            self._stop_child(grace=timeout)
         for f in pending:
             if not f.done():
                 f.set_exception(TtsWorkerError("tts: the render worker was closed before this line was done"))
@@ -284,13 +293,16 @@ class RenderWorker:
         child_conn.close()  # only the child holds its end: its death gives us EOF
         self._proc, self._conn, self._fresh = proc, parent_conn, True
 
-    def _stop_child(self) -> None:
+    def _stop_child(self, grace: float = 0.0) -> None:
+        """End the child (after `grace` seconds to exit by itself) and reap it."""
         proc, self._proc = self._proc, None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
         if proc is None:
             return
+        if grace:
+            proc.join(grace)
         if proc.is_alive():
             proc.terminate()
             proc.join(1.0)
@@ -331,6 +343,9 @@ class RenderWorker:
             flight, self._inflight = self._inflight, None
             self._fresh = False
             self.jobs_done += 1
+            if isinstance(reply, _Failed) and reply.restart:
+                self._stop_child(grace=1.0)  # it exits by itself right after this reply
+                self.restarts += 1
             if flight.future.cancelled():
                 return
             if isinstance(reply, _Done):
