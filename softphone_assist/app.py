@@ -94,8 +94,8 @@ def build_session(settings: Settings, opts: LiveOptions, stack: ExitStack,
         audio, has_agent = capture, agent is not None
     mode = opts.speak or settings.tts.mode
     speaker = _speaker(settings, script, _tts_outputs(settings, opts), stack) if mode != "off" else None
-    pipeline = Pipeline(rate, script, WebRtcVad, has_agent=bool(has_agent), call_started_at=opts.started_at or datetime.now(),
-                        detector=settings.detector,
+    pipeline = Pipeline(rate, script, WebRtcVad, has_agent=bool(has_agent),
+                        call_started_at=opts.started_at or datetime.now(), detector=settings.detector,
                         engine_options=EngineOptions(tts_speaks=mode == "auto"), meters=True)
     commands = None
     if opts.ipc:

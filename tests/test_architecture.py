@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "softphone_assist"
-CORE = ["config.py", "events.py", "errors.py", "pipeline.py", "callevents.py", "resources.py", "autocall.py", "detect", "script"]
+CORE = ["config.py", "events.py", "errors.py", "pipeline.py", "callevents.py", "resources.py", "autocall.py",
+        "detect", "script"]
 FORBIDDEN = {"PySide6", "sounddevice", "pyttsx3", "webrtcvad", "time", "threading", "soundfile", "soxr",
              "asyncio", "multiprocessing", "sqlite3", "socket"}
 CLOCK_CALLS = {"now", "today", "utcnow", "monotonic", "perf_counter"}

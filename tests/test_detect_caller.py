@@ -48,7 +48,8 @@ def silence(frames: int, rate: int) -> np.ndarray:
 
 def bursts(level_dbov: float, count: int, rate: int, on: int = 15, off: int = 10) -> np.ndarray:
     """A talker turn of `count` syllables; `off` frames of digital silence between them."""
-    return np.concatenate([np.concatenate([tone(level_dbov, on, rate), silence(off, rate)]) for _ in range(count)])
+    syllable = np.concatenate([tone(level_dbov, on, rate), silence(off, rate)])
+    return np.tile(syllable, count)
 
 
 def run(x: np.ndarray, rate: int, config: DetectorConfig | None = None, block: int = 100,
@@ -147,7 +148,9 @@ def test_a_talker_over_mild_noise_is_speech(rate):
 # speech level: exact boundary at -37 dBov
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("rate", RATES)
-@pytest.mark.parametrize(("level", "expected"), [(-36.5, "speech"), (-37.5, "low_volume"), (-50.0, "low_volume")])
+@pytest.mark.parametrize(
+    ("level", "expected"), [(-36.5, "speech"), (-37.5, "low_volume"), (-50.0, "low_volume")]
+)
 @pytest.mark.parametrize("floor", ["zero", "hiss"])
 def test_speech_level_decides_speech_or_low_volume(rate, level, expected, floor):
     x = np.concatenate([silence(100, rate), bursts(level, 12, rate), silence(200, rate)])
@@ -204,9 +207,9 @@ def test_a_pause_longer_than_the_allowance_ends_the_turn(rate):
     first_end = (100 + 5 * 25 + 15) / 100  # last frame of the sixth burst
     assert events[1].since == first_end
     assert 0.75 <= events[1].t - first_end <= 0.80
-    # the talker resumes within a second of the end: back to speech at once, since = first frame
+    # the talker resumes within a second of the end: back to speech without the 0.45 s hold
     assert events[2].since == first_end + 1.0
-    assert events[2].t - events[2].since <= 0.1
+    assert events[2].t - events[2].since <= 0.15
 
 
 @pytest.mark.parametrize("rate", RATES)
@@ -258,6 +261,8 @@ def test_clipped_samples_are_counted(rate):
     _, tracker = run(x, rate)
     assert tracker.stats().clipped == int(np.count_nonzero(np.abs(x) >= 32768 * 10 ** (-0.1 / 20)))
     assert tracker.stats().clipped > 0
+    _, quiet = run(tone(-6.0, 10, rate), rate)  # peak -3 dBov: nothing clipped
+    assert quiet.stats().clipped == 0
 
 
 def test_initial_condition_is_silent_and_not_reported():
@@ -283,15 +288,24 @@ def test_bad_blocks_are_refused():
 # ------------------------------------------------------------------------------------------
 # real recorded speech
 # ------------------------------------------------------------------------------------------
-UTTERANCES = ["vm-intro", "auth-thankyou", "vm-goodbye", "pls-hold-while-try", "vm-nobox"]
+UTTERANCES = ["auth-thankyou", "vm-goodbye", "pls-hold-while-try", "vm-password", "vm-theperson", "vm-nobox"]
 
 
-def allison_turn(rate: int) -> np.ndarray:
-    """Five utterances joined by 0.3 s pauses, at `rate`, unscaled."""
+def trimmed(x: np.ndarray, sr: int) -> np.ndarray:
+    """The utterance from its first to its last frame within 40 dB of its loudest (as the corpus trims)."""
+    n = x.size // (sr // 100)
+    p = np.mean(x[: n * (sr // 100)].reshape(n, -1) ** 2, axis=1)
+    loud = np.nonzero(p >= p.max() * 1e-4)[0]
+    return x[loud[0] * (sr // 100) : (loud[-1] + 1) * (sr // 100)]
+
+
+def allison_turn(rate: int, names: list[str] = UTTERANCES) -> np.ndarray:
+    """Utterances joined by 0.3 s pauses, at `rate`, unscaled."""
     parts = []
-    for name in UTTERANCES:
+    for name in names:
         x, sr = sf.read(ALLISON / f"{name}.wav", dtype="float64")
         assert sr == 8000
+        x = trimmed(x, sr)
         if rate != sr:
             x = np.repeat(x, rate // sr)  # the recordings are 8 kHz telephone speech
         parts += [x * 32768, np.zeros(int(0.3 * rate))]
@@ -335,3 +349,15 @@ def test_real_speech_under_loud_white_noise_is_noisy(rate):
     x = x + white(-25.0, x.size // frame_len(rate), rate, seed=9)
     events, _ = run(x, rate)
     assert conditions(events) == ["noisy"]
+
+
+@pytest.mark.speech
+@pytest.mark.skipif(not ALLISON.is_dir(), reason="needs asterisk-core-sounds-en-wav")
+@pytest.mark.xfail(strict=True, reason="known limitation: over 1 s of speech without a dip to the line floor "
+                   "(sustained vowels) lifts the noise floor estimate, and the turn reads noisy for ~0.5 s")
+def test_long_sustained_speech_without_a_pause_stays_speech():
+    rate = 8000
+    turn = at_level(allison_turn(rate, ["hello-world"]), rate, -26.0)
+    x = np.concatenate([silence(100, rate), turn, silence(150, rate)])
+    x = x + white(-70.0, x.size // frame_len(rate), rate)
+    assert conditions(run(x, rate)[0]) == ["speech", "silent"]

@@ -7,7 +7,12 @@ import pytest
 
 from softphone_assist.detect import FRAME_S, frame_dbov, frame_len
 from softphone_assist.detect.framing import frame_time
-from softphone_assist.detect.levels import ZERO_RUN_FRAMES, ZeroRunRepair, clipped_samples, frame_power_and_tilt
+from softphone_assist.detect.levels import (
+    ZERO_RUN_FRAMES,
+    ZeroRunRepair,
+    clipped_per_frame,
+    frame_power_and_tilt,
+)
 
 
 def sine_frames(amplitude: float, rate: int, n: int, hz: float = 200.0) -> np.ndarray:
@@ -75,11 +80,11 @@ def test_zero_run_repair_is_the_same_across_block_boundaries():
     assert parts.tolist() == whole.tolist()
 
 
-def test_clipped_samples_counts_samples_at_or_over_the_clip_level():
+def test_clipped_samples_are_counted_per_frame_at_or_over_the_clip_level():
     x = np.zeros((2, 80))
     x[0, :3] = 32767.0
     x[1, 5] = -32768.0
     x[1, 6] = 32000.0  # -0.2 dBov: under the -0.1 dBov clip level
-    assert clipped_samples(x, -0.1) == 4
-    assert clipped_samples(x, -1.0) == 5
-    assert clipped_samples(np.zeros((1, 80)), -0.1) == 0
+    assert clipped_per_frame(x, -0.1).tolist() == [3, 1]
+    assert clipped_per_frame(x, -1.0).tolist() == [3, 2]
+    assert clipped_per_frame(np.zeros((1, 80)), -0.1) is None

@@ -165,14 +165,14 @@ def _answered(agent: bool = True) -> list[tuple]:
 
 
 def test_caller_silent_after_the_agent_spoke_last():
-    events = _answered() + [(4.1, "agent", "speech", 4.0), (6.6, "agent", "silent", 6.0)]
+    events = [*_answered(), (4.1, "agent", "speech", 4.0), (6.6, "agent", "silent", 6.0)]
     out = run(events, 11.5, agent=True)
     assert out == [(0.0, "prompt", "greeting", 1), (1.1, "end", "greeting", "caller_spoke"),
                    (11.0, "prompt", "caller_silent", 1)]
 
 
 def test_caller_silent_ladder_runs_to_may_hang_up_and_ends_when_the_caller_speaks():
-    events = _answered() + [
+    events = [*_answered(),
         (4.1, "agent", "speech", 4.0), (6.6, "agent", "silent", 6.0),
         (11.6, "agent", "speech", 11.5), (14.6, "agent", "silent", 14.0),  # says step 1
         (19.6, "agent", "speech", 19.5), (22.6, "agent", "silent", 22.0),  # says step 2
@@ -196,7 +196,7 @@ def test_dead_air_needs_an_agent_channel():
 
 
 def test_dead_air_stays_until_the_caller_speaks_and_steps_after_each_agent_line():
-    events = _answered() + [
+    events = [*_answered(),
         (13.6, "agent", "speech", 13.5), (15.6, "agent", "silent", 15.0),  # says "please wait"
         (40.0, "caller", "speech", 39.9),
     ]

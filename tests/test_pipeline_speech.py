@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 import pytest
+from callkit import CallBuilder, Span, have_speech
 
 from softphone_assist.cli import main
-from callkit import CallBuilder, Span, have_speech
 
 pytestmark = [
     pytest.mark.speech,

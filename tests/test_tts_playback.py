@@ -1,5 +1,6 @@
-"""Which output an option names (PortAudio index, part of a name, PulseAudio sink), and the
-errors that list what exists. The device list is faked; test_tts_pulse.py opens real sinks."""
+"""Which output an option names (PortAudio index, part of a name, PulseAudio sink) and the errors
+that list what exists; Playback driven by hand through a fake sounddevice. test_tts_pulse.py
+plays into real sinks."""
 
 from __future__ import annotations
 
@@ -186,7 +187,7 @@ class FakeSD:
 @pytest.fixture
 def fake_sd(monkeypatch: pytest.MonkeyPatch) -> FakeSD:
     sd = FakeSD()
-    monkeypatch.setattr(playback, "_sd", lambda: sd)
+    monkeypatch.setattr(playback, "load_sounddevice", lambda: sd)
     monkeypatch.setattr(playback, "_FORMATS", {})
     return sd
 

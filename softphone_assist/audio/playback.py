@@ -1,19 +1,19 @@
 """Play a clip to one or more chosen outputs at once, and report how much of it was played.
 
-Outputs are named by PortAudio index, by part of a device name (VB-CABLE's "CABLE Input" on
-Windows, "BlackHole" on macOS, the headset), or on Linux by a PulseAudio sink: `pulse:agent_mic_in`
-or just `agent_mic_in`. PortAudio 19.6 (Debian 12) lists no Pulse sinks; a sink is reached through
-the ALSA `pulse` device with PULSE_SINK set while the stream is opened (libpulse reads it when the
-PCM's context is created, so each stream keeps its own sink; checked on PulseAudio 16.1 with two
-null sinks at once).
+An output is a PortAudio device (the headset; VB-CABLE's "CABLE Input" on Windows, BlackHole on
+macOS) or, on Linux, a PulseAudio sink such as `agent_mic_in`. PortAudio 19.6 (Debian 12) lists
+no Pulse sinks; a sink is reached through the ALSA `pulse` device with PULSE_SINK set while the
+stream is opened (libpulse reads it when the PCM's context is created, so each stream keeps its
+own sink; checked on PulseAudio 16.1 with two null sinks at once).
 
 Thread model: one PortAudio stream per output, each with a callback that only copies the next
-block and counts frames (it never allocates or raises beyond CallbackStop/CallbackAbort). The
+block, counts frames and notes the time (it raises nothing but CallbackStop/CallbackAbort). The
 owner polls `Playback.poll()` from its own thread; nothing here blocks except `wait()`.
 
 A PulseAudio null sink that nobody records from runs in ~2 s blocks (shared/e2e README, pitfall 8):
 playback into it stalls for up to 2 s at the start. During a call the softphone reads the sink's
-monitor all the time, which keeps it in real time (measured: position = elapsed time +-10 ms).
+monitor all the time, which keeps it in real time (measured: audio taken at real-time pace from
+the first block; the test fixture keeps a 20 ms reader on each monitor for the same reason).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ class OutputDeviceError(UserError):
     """An output device or sink option names nothing that exists, or it cannot be opened."""
 
 
-def _sd() -> Any:
+def load_sounddevice() -> Any:
+    """sounddevice, imported on first use: without PortAudio the app still starts (no TTS)."""
     try:
         import sounddevice
     except (ImportError, OSError) as e:  # OSError: the PortAudio library itself is missing
@@ -63,7 +64,10 @@ def _sd() -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Choosing an output
+# Choosing an output: an option value is a PortAudio index, part of a device name (an exact name
+# wins; on Windows, where each device is listed once per host API, the default host API's entry
+# wins), or on Linux a PulseAudio sink: `pulse:agent_mic_in`, or just `agent_mic_in` when no
+# device name contains it. Errors name the option and list the outputs and sinks there are.
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class OutputTarget:
@@ -91,7 +95,7 @@ def output_devices() -> list[dict[str, Any]]:
     """PortAudio devices with output channels, as sounddevice describes them, plus
     `default_hostapi`: on Windows every device is listed once per host API (MME, DirectSound,
     WASAPI, WDM-KS), and a name is resolved on the default one first."""
-    sd = _sd()
+    sd = load_sounddevice()
     default_api = sd.default.hostapi
     return [{**d, "default_hostapi": d["hostapi"] == default_api}
             for d in sd.query_devices() if d["max_output_channels"] > 0]
@@ -197,7 +201,7 @@ class _OutputStream:
     """One output: the clip converted to the device's rate/channels, and a copying callback."""
 
     def __init__(self, target: OutputTarget, clip: np.ndarray, rate: int, latency: str | float) -> None:
-        sd = _sd()
+        sd = self._sd = load_sounddevice()
         self.target = target
         self.clip_frames = len(clip)
         self.finished = threading.Event()
@@ -247,14 +251,14 @@ class _OutputStream:
             self.underflows += 1
         if self.cancel.is_set():
             outdata.fill(0)
-            raise _sd().CallbackAbort
+            raise self._sd.CallbackAbort
         chunk = self.data[self.pos:self.pos + frames]
         n = len(chunk)
         outdata[:n] = chunk
         outdata[n:] = 0
         self.pos += n
         if n < frames:
-            raise _sd().CallbackStop  # PortAudio plays out what it holds, then calls _on_finished
+            raise self._sd.CallbackStop  # PortAudio plays out what it holds, then calls _on_finished
 
     def _on_finished(self) -> None:
         self.ended_at = time.monotonic()

@@ -19,8 +19,8 @@ from softphone_assist.detect.caller import LEVEL_FRAMES, _db_or_none, check_bloc
 from softphone_assist.detect.floor import HOP, SLOW_FRAMES, NoiseFloor
 from softphone_assist.detect.framing import FRAME_S, frame_len, frame_time, power_to_dbov
 from softphone_assist.detect.history import FrameRing
-from softphone_assist.detect.layout import FLOOR, LEVEL, PADS, POWER, THRESHOLD
-from softphone_assist.detect.levels import clipped_samples
+from softphone_assist.detect.layout import CLIPPED, FLOOR, LEVEL, PADS, POWER, THRESHOLD
+from softphone_assist.detect.levels import count_clipped
 from softphone_assist.events import Condition, ConditionChanged, LineStats
 
 ONSET_FRAMES = 3
@@ -37,7 +37,6 @@ class AgentSpeechTracker:
         self._ring = FrameRing(PADS, keep=max(SPEECH_LEVEL_FRAMES, SLOW_FRAMES) + HOP)
         self._floor = NoiseFloor(steady_path=False)  # a slow floor is enough to gate webrtcvad
         self._next = 0
-        self._clipped = 0
         self._run = 0  # consecutive speech frames ending at the last frame
         self._last_end = -(10**9)  # frame index just after the last speech frame
         self._last_onset = -(10**9)  # last frame that completed ONSET_FRAMES speech frames
@@ -52,7 +51,7 @@ class AgentSpeechTracker:
         """Level of the last 100 ms, speech level of the last 1 s, mic noise floor."""
         n = self._next
         if n == 0:
-            return LineStats(clipped=self._clipped)
+            return LineStats()
         sp = self._ring.row(SPEECH_ROW, n - SPEECH_LEVEL_FRAMES, n) > 0.5
         speech = None
         if sp.any():
@@ -60,7 +59,7 @@ class AgentSpeechTracker:
             speech = _db_or_none(float(power_to_dbov(np.array([pw[sp].mean()]))[0]))
         noise = _db_or_none(self._floor.floor_dbov)
         snr = speech - noise if speech is not None and noise is not None else None
-        return LineStats(self._level_at(n - 1), speech, noise, snr, self._clipped)
+        return LineStats(self._level_at(n - 1), speech, noise, snr, self._clipped_at(n - 1))
 
     def process(self, frames: np.ndarray, vad: np.ndarray, first_frame: int) -> list[ConditionChanged]:
         frames = np.asarray(frames, dtype=np.float64)
@@ -75,10 +74,10 @@ class AgentSpeechTracker:
     def _process(self, frames: np.ndarray, vad: np.ndarray) -> list[ConditionChanged]:
         a = self._next
         n = frames.shape[0]
-        self._clipped += clipped_samples(frames, self.config.clip_dbov)
         power = np.einsum("ij,ij->i", frames, frames) / frames.shape[1]
         ring = self._ring
         ring.reserve(n)
+        count_clipped(ring.buf, CLIPPED, ring.col(a), frames, self.config.clip_dbov)
         self._floor.process(ring, a, power, power)  # the tilt row is not used here
         ring.end = a + n
         c = ring.col(a)
@@ -124,4 +123,7 @@ class AgentSpeechTracker:
 
     def _stats_at(self, i: int) -> LineStats:
         floor = float(self._ring.buf[FLOOR, self._ring.col(i)])
-        return LineStats(self._level_at(i), None, _db_or_none(floor), None, self._clipped)
+        return LineStats(self._level_at(i), None, _db_or_none(floor), None, self._clipped_at(i))
+
+    def _clipped_at(self, i: int) -> int:
+        return int(self._ring.buf[CLIPPED, self._ring.col(i)])

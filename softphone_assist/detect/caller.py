@@ -34,6 +34,7 @@ from softphone_assist.detect.framing import (
 )
 from softphone_assist.detect.history import FrameRing
 from softphone_assist.detect.layout import (
+    CLIPPED,
     FLOOR,
     MEDIAN,
     NEAR_SPEECH,
@@ -44,7 +45,7 @@ from softphone_assist.detect.layout import (
     SPIKE,
     THRESHOLD,
 )
-from softphone_assist.detect.levels import clipped_samples, frame_power_and_tilt
+from softphone_assist.detect.levels import count_clipped, frame_power_and_tilt
 from softphone_assist.detect.rules import CODES, rule_codes
 from softphone_assist.detect.smoothing import ConditionSmoother
 from softphone_assist.events import Condition, ConditionChanged, LineStats
@@ -86,7 +87,6 @@ class CallerLineTracker:
         self._frames = FrameClassifier()
         self._smoother = ConditionSmoother(HOP, FRAME_S)
         self._next = 0
-        self._clipped = 0
         self._last_speech_end = 0  # frame index just after the last speech frame
         self._turn_start = 0
         self._present = False
@@ -102,7 +102,7 @@ class CallerLineTracker:
         level = self._level_at(self._next - 1) if self._next else None
         s, n = self._speech_dbov, self._noise_dbov
         snr = s - n if s is not None and n is not None else None
-        return LineStats(level, s, n, snr, self._clipped)
+        return LineStats(level, s, n, snr, self._clipped_at(self._next - 1))
 
     def process(self, frames: np.ndarray, vad: np.ndarray, first_frame: int) -> list[ConditionChanged]:
         """Feed the next frames (n, frame_len) in int16 scale; returns the condition changes.
@@ -122,9 +122,9 @@ class CallerLineTracker:
     def _process(self, frames: np.ndarray) -> list[ConditionChanged]:
         a = self._next
         b = a + frames.shape[0]
-        self._clipped += clipped_samples(frames, self.config.clip_dbov)
         power, diff_power = frame_power_and_tilt(frames)
         self._ring.reserve(b - a)
+        count_clipped(self._ring.buf, CLIPPED, self._ring.col(a), frames, self.config.clip_dbov)
         self._floor.process(self._ring, a, power, diff_power)
         self._ring.end = b
         self._frames.process(self._ring, a, b)
@@ -171,6 +171,7 @@ class CallerLineTracker:
         present = n_sp > 0
         # S of the current turn: measured where speech frames were heard, else the last measured
         idx = np.arange(hops.size)
+        new_turn = present & ~np.concatenate([[self._present], present[:-1]])
         measured = heard.any(axis=1)
         last_measured = np.maximum.accumulate(np.where(measured, idx, -1))
         s_now = power_to_dbov(np.maximum(s_pow - n_pow, 1e-3))
@@ -186,7 +187,6 @@ class CallerLineTracker:
         last_end = np.maximum.accumulate(np.where(measured, last_sp + 1, self._last_speech_end))
         last_end = np.maximum(last_end, self._last_speech_end)
         end_before = np.concatenate([[self._last_speech_end], last_end[:-1]])
-        new_turn = present & ~np.concatenate([[self._present], present[:-1]])
         turn_start = np.maximum.accumulate(
             np.where(new_turn, np.maximum(first_sp, end_before), self._turn_start)
         )
@@ -224,4 +224,7 @@ class CallerLineTracker:
     def _stats_at(self, i: int, speech: float | None, noise: float | None) -> LineStats:
         level = self._level_at(i)
         snr = speech - noise if speech is not None and noise is not None else None
-        return LineStats(level, speech, noise, snr, self._clipped)
+        return LineStats(level, speech, noise, snr, self._clipped_at(i))
+
+    def _clipped_at(self, i: int) -> int:
+        return int(self._ring.buf[CLIPPED, self._ring.col(i)])

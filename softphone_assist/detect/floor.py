@@ -31,7 +31,6 @@ FAST_RANK = STEADY_LO  # fast floor: 10th percentile of the same 0.5 s
 STEADY_SPREAD_DB = 3.5
 LOW_FRAMES, LOW_LO, LOW_HI = 40, 1, 15  # p5..p40 of the level over 0.4 s
 LOW_SPREAD_DB = 2.0
-DEEP_DIP_DB = 0.0
 SMOOTH_FRAMES = 3  # 30 ms: steadiness is judged on smoothed power, not on single 10 ms frames
 KEEP = SLOW_FRAMES
 
@@ -81,11 +80,7 @@ class NoiseFloor:
             buf[FLOOR, c : c + n] = self.floor_dbov
             return
         view = ring.windows(first, count, HOP, SLOW_FRAMES)
-        ranked = np.partition(view[LEVEL], [0, SLOW_RANK], axis=1)
-        floor = ranked[:, SLOW_RANK]
-        if DEEP_DIP_DB:
-            # a few frames far under the rest: the old floor still shows through speech pauses
-            floor = np.where(ranked[:, 0] < floor - DEEP_DIP_DB, ranked[:, 0], floor)
+        floor = np.partition(view[LEVEL], SLOW_RANK, axis=1)[:, SLOW_RANK]
         if self.steady_path:
             recent = np.partition(view[LEVEL : TILT + 1, :, -STEADY_FRAMES:], [STEADY_LO, STEADY_HI], axis=2)
             spread = np.maximum(

@@ -20,7 +20,8 @@ RUN = 10  # consecutive speech candidates ending here (capped)
 # final MIN_RUN (speech) and MIN_RUN + GUARD (near speech) frames late
 SPEECH = 11  # 1.0: caller speech frame
 NEAR_SPEECH = 12  # 1.0: speech within GUARD frames (neither speech nor noise)
+CLIPPED = 13  # clipped samples counted so far, up to and including this frame
 
 # Levels before the stream read +inf, so that the floor percentiles of the first second rank only
 # the frames heard so far (the line's own floor, not an assumed digital silence).
-PADS = (math.inf, math.inf, 0.0, 0.0, 0.0, -120.0, math.inf, -120.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+PADS = (math.inf, math.inf, 0.0, 0.0, 0.0, -120.0, math.inf, -120.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)

@@ -26,12 +26,22 @@ def frame_power_and_tilt(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return power, np.maximum(2.0 * (power - lag1), 0.0)
 
 
-def clipped_samples(frames: np.ndarray, clip_dbov: float) -> int:
-    """Samples at or above the clip level; 0 dBov peak is a full-scale sample (32768)."""
+def clipped_per_frame(frames: np.ndarray, clip_dbov: float) -> np.ndarray | None:
+    """Samples at or above the clip level in each frame (0 dBov peak = 32768); None if none at all."""
     limit = FULL_SCALE * 10.0 ** (clip_dbov / 20.0)
     if frames.max(initial=0.0) < limit and -frames.min(initial=0.0) < limit:
-        return 0  # the usual case, without a temporary array
-    return int(np.count_nonzero(np.abs(frames) >= limit))
+        return None  # the usual case, without a temporary array
+    return np.count_nonzero(np.abs(frames) >= limit, axis=1)
+
+
+def count_clipped(buf: np.ndarray, row: int, c: int, frames: np.ndarray, clip_dbov: float) -> None:
+    """Fills buf[row, c : c + n] with the running count of clipped samples (continuing column c - 1)."""
+    per_frame = clipped_per_frame(frames, clip_dbov)
+    n = frames.shape[0]
+    if per_frame is None:
+        buf[row, c : c + n] = buf[row, c - 1]
+    else:
+        buf[row, c : c + n] = buf[row, c - 1] + np.cumsum(per_frame)
 
 
 def tilt_db(power: np.ndarray, diff_power: np.ndarray) -> np.ndarray:

@@ -12,8 +12,9 @@ pyttsx3 is imported only inside the worker process (engine.py); this package nev
 caller except in the helpers documented as blocking (render_blocking, list_voices, pick_voice).
 """
 
-from softphone_assist.speech.cache import RenderCache, RenderSpec
-from softphone_assist.speech.errors import TtsError, TtsWorkerError
+from softphone_assist.audio.playback import resolve_output
+from softphone_assist.speech.cache import RenderCache, RenderedClip, RenderSpec
+from softphone_assist.speech.errors import TtsEngineStuck, TtsError, TtsWorkerError
 from softphone_assist.speech.render import LineRenderer
 from softphone_assist.speech.speaker import (
     Speaker,
@@ -30,7 +31,7 @@ from softphone_assist.speech.voices import (
     pick_voice,
     rank_voices,
 )
-from softphone_assist.speech.worker import RenderedClip, RenderWorker
+from softphone_assist.speech.worker import RenderWorker
 
 __all__ = [
     "LineRenderer",
@@ -43,6 +44,7 @@ __all__ = [
     "SpeechFailed",
     "SpeechFinished",
     "SpeechStarted",
+    "TtsEngineStuck",
     "TtsError",
     "TtsMode",
     "TtsWorkerError",
@@ -51,4 +53,5 @@ __all__ = [
     "VoiceNotFoundError",
     "pick_voice",
     "rank_voices",
+    "resolve_output",
 ]

@@ -60,6 +60,19 @@ class RenderSpec:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedClip:
+    """A rendered line in the cache: trimmed mono 16-bit WAV."""
+
+    path: Path
+    frames: int
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
 class RenderCache:
     """Maps a RenderSpec to its WAV under `directory`. `engine` names the pyttsx3 driver in use."""
 

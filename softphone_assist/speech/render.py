@@ -14,14 +14,9 @@ from pathlib import Path
 
 import soundfile as sf
 
-from softphone_assist.speech.cache import RenderCache, RenderSpec
+from softphone_assist.speech.cache import RenderCache, RenderedClip, RenderSpec
 from softphone_assist.speech.voices import VoiceCatalog, VoiceInfo, pick_voice
-from softphone_assist.speech.worker import (
-    DEFAULT_ENGINE,
-    JOB_TIMEOUT_S,
-    RenderedClip,
-    RenderWorker,
-)
+from softphone_assist.speech.worker import DEFAULT_ENGINE, JOB_TIMEOUT_S, RenderWorker
 
 
 class LineRenderer:

@@ -26,10 +26,9 @@ import numpy as np
 
 from softphone_assist.audio.playback import OutputTarget, Playback, PlaybackResult
 from softphone_assist.errors import UserError
-from softphone_assist.speech.cache import RenderSpec, read_clip
+from softphone_assist.speech.cache import RenderedClip, RenderSpec, read_clip
 from softphone_assist.speech.errors import TtsError
 from softphone_assist.speech.render import LineRenderer
-from softphone_assist.speech.worker import RenderedClip
 
 FinishReason = Literal["done", "skipped", "superseded", "closed"]
 

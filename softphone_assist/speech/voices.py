@@ -62,7 +62,8 @@ class _Tier:
 _MANDARIN = _Tier(
     ("zh-cn", "zh-hans-cn", "cmn-hans-cn", "cmn-cn", "zh-hans", "cmn-hans", "zh-sg", "cmn", "zh"),
     ("huihui", "yaoyao", "kangkang", "xiaoxiao", "yunxi", "yunyang", "xiaoyi", "tingting", "ting-ting",
-     "chinese (simplified", "chinese (prc", "chinese (china", "chinese (mandarin", "mandarin"),
+     "chinese (simplified", "chinese (prc", "chinese (china", "chinese (mainland", "chinese (mandarin",
+     "mandarin"),
 )
 _TAIWAN = _Tier(
     ("zh-tw", "zh-hant-tw", "cmn-hant-tw", "cmn-tw", "zh-hant", "cmn-hant"),

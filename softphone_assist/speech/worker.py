@@ -1,7 +1,7 @@
-"""The render worker: one child process that owns pyttsx3, and the parent-side handle to it.
+"""The render worker: the parent-side handle to one child process that owns pyttsx3.
 
 Thread/process model:
-  * The child (`worker_main`) runs jobs one at a time: render a line to the cache, or list voices.
+  * The child (worker_child.py) runs jobs one at a time: render a line to the cache, list voices.
   * The parent (`RenderWorker`) never blocks: `submit_*` queue a job and return a Future;
     `pump()` (called from the GUI timer, or by `wait()` for CLI/tests) sends the next job,
     collects replies and resolves Futures on the caller's thread. No parent-side thread.
@@ -22,12 +22,8 @@ needs multiprocessing.freeze_support() first thing in main().
 from __future__ import annotations
 
 import contextlib
-import importlib
 import multiprocessing as mp
-import os
-import signal
 import sys
-import threading
 import time
 from collections import deque
 from concurrent.futures import Future
@@ -37,16 +33,16 @@ from multiprocessing.connection import wait as wait_any
 from pathlib import Path
 from typing import Any, TypeVar
 
-from softphone_assist.speech.cache import RenderSpec, read_clip, trim_silence, write_clip_atomic
-from softphone_assist.speech.errors import TtsEngineStuck, TtsError, TtsWorkerError
+from softphone_assist.speech.cache import RenderedClip, RenderSpec
+from softphone_assist.speech.errors import TtsError, TtsWorkerError
 from softphone_assist.speech.voices import VoiceCatalog
+from softphone_assist.speech.worker_child import Done, Failed, Job, RenderJob, VoicesJob, worker_main
 
 T = TypeVar("T")
 
 DEFAULT_ENGINE = "softphone_assist.speech.engine:Pyttsx3Engine"
 JOB_TIMEOUT_S = 30.0  # a line takes ~15 ms with espeak-ng, ~1 s with SAPI; this means "hung"
 START_TIMEOUT_S = 30.0  # extra allowance for the first job: spawn, imports, engine start-up
-MIN_SPEECH_S = 0.05  # a render with less than this above the silence floor is a failure
 
 
 def default_driver() -> str:
@@ -54,128 +50,6 @@ def default_driver() -> str:
     return {"win32": "sapi5", "darwin": "nsss"}.get(sys.platform, "espeak")
 
 
-# --------------------------------------------------------------------------------------------
-# Messages (pickled over the pipe)
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class RenderJob:
-    job_id: int
-    spec: RenderSpec
-    out_path: str
-
-
-@dataclass(frozen=True, slots=True)
-class VoicesJob:
-    job_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedClip:
-    """A rendered line in the cache: trimmed mono 16-bit WAV."""
-
-    path: Path
-    frames: int
-    sample_rate: int
-
-    @property
-    def seconds(self) -> float:
-        return self.frames / self.sample_rate
-
-
-@dataclass(frozen=True, slots=True)
-class _Done:
-    job_id: int
-    result: Any
-
-
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    job_id: int
-    message: str
-    restart: bool = False  # the engine is stuck: the parent replaces this process
-
-
-Job = RenderJob | VoicesJob
-
-
-# --------------------------------------------------------------------------------------------
-# Child side
-# --------------------------------------------------------------------------------------------
-def _load_factory(spec: str) -> Any:
-    module, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def _exit_when_parent_dies() -> None:
-    parent = mp.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()  # returns when the parent's sentinel fires, i.e. the parent is gone
-        os._exit(0)
-
-    threading.Thread(target=watch, name="tts-parent-watch", daemon=True).start()
-
-
-def _render(engine: Any, job: RenderJob) -> RenderedClip:
-    out = Path(job.out_path)
-    raw = out.with_name(f".{out.stem}.{os.getpid()}.raw.wav")
-    produced = raw
-    try:
-        produced = Path(engine.render(job.spec, raw))
-        x, rate = read_clip(produced)
-    finally:
-        for leftover in {raw, produced}:
-            leftover.unlink(missing_ok=True)
-    clip = trim_silence(x, rate)
-    if clip.size < MIN_SPEECH_S * rate:
-        raise TtsError(f"tts: voice {job.spec.voice_id!r} produced only silence for {job.spec.text[:40]!r}")
-    write_clip_atomic(out, clip, rate)
-    return RenderedClip(path=out, frames=int(clip.size), sample_rate=rate)
-
-
-def worker_main(conn: Connection, engine_factory: str, driver: str | None) -> None:
-    """Entry point of the child process."""
-    with contextlib.suppress(ValueError, OSError):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _exit_when_parent_dies()
-    engine: Any = None
-    init_error = ""
-    try:
-        engine = _load_factory(engine_factory)(driver)
-    except Exception as e:  # reported with every job, so the app shows why nothing renders
-        init_error = (str(e) if isinstance(e, TtsError)
-                      else f"tts: engine start-up failed: {type(e).__name__}: {e}")
-    while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):
-            return
-        if job is None:
-            return
-        try:
-            if engine is None:
-                raise TtsError(init_error)
-            if isinstance(job, VoicesJob):
-                result: Any = VoiceCatalog(engine.name, engine.version, tuple(engine.voices()))
-            else:
-                result = _render(engine, job)
-            reply: _Done | _Failed = _Done(job.job_id, result)
-        except Exception as e:
-            reply = _Failed(job.job_id, str(e) if isinstance(e, TtsError) else f"{type(e).__name__}: {e}",
-                            restart=isinstance(e, TtsEngineStuck))
-        try:
-            conn.send(reply)
-        except (BrokenPipeError, OSError):
-            return
-        if isinstance(reply, _Failed) and reply.restart:
-            return  # the parent saw the flag and will join us
-
-
-# --------------------------------------------------------------------------------------------
-# Parent side
-# --------------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _InFlight:
     job: Job
@@ -343,12 +217,12 @@ class RenderWorker:
             flight, self._inflight = self._inflight, None
             self._fresh = False
             self.jobs_done += 1
-            if isinstance(reply, _Failed) and reply.restart:
+            if isinstance(reply, Failed) and reply.restart:
                 self._stop_child(grace=1.0)  # it exits by itself right after this reply
                 self.restarts += 1
             if flight.future.cancelled():
                 return
-            if isinstance(reply, _Done):
+            if isinstance(reply, Done):
                 flight.future.set_result(reply.result)
             else:
                 flight.future.set_exception(TtsError(reply.message))

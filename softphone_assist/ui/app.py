@@ -93,10 +93,9 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
                 isinstance(u, ShowPrompt) and u.protocol != "greeting" for u in updates):
             QTimer.singleShot(300, lambda: overlay.grab().save(str(screenshot)))
             shot_taken.append(True)
-        if done is not None and done():
-            if not finished_at:
-                finished_at.append(now)
-                QTimer.singleShot(int(linger_s * 1000), app.quit)
+        if done is not None and not finished_at and done():
+            finished_at.append(now)
+            QTimer.singleShot(int(linger_s * 1000), app.quit)
 
     timer = QTimer()
     timer.setInterval(TICK_MS)
