@@ -1,8 +1,7 @@
 """Corpus access for the detector bench: calls, their frames, VAD decisions (cached) and truth.
 
-The VAD pass is the slow part of a tuning run (about 1 s per 100 calls per rate is the tracker,
-several seconds is webrtcvad), so its decisions are cached next to nothing in the repo: under
-/tmp/softphone-assist-vad-cache, keyed by file path, size, mtime and mode.
+webrtcvad decisions do not change between tuning runs, so they are cached outside the repo,
+under /tmp/softphone-assist-vad-cache, keyed by file path, size, mtime and mode.
 """
 
 from __future__ import annotations

@@ -89,10 +89,11 @@ class Pipeline:
         self._frames_done = 0
         self._caller_in = _Framer(self._flen)
         self._agent_in = _Framer(self._flen) if has_agent else None
-        self._caller_vad = vad_factory(rate, self.detector.vad_mode)
-        self._agent_vad = vad_factory(rate, self.detector.vad_mode) if has_agent else None
         self.caller = CallerLineTracker(rate, self.detector)
         self.agent = AgentSpeechTracker(rate, self.detector) if has_agent else None
+        # a VAD per channel whose tracker reads it (webrtcvad keeps state per stream)
+        self._caller_vad = vad_factory(rate, self.detector.vad_mode) if self.caller.uses_vad else None
+        self._agent_vad = vad_factory(rate, self.detector.vad_mode) if has_agent else None
         opts = engine_options or EngineOptions()
         self.engine = ScriptEngine(script, call_started_at,
                                    EngineOptions(has_agent_channel=has_agent, tts_speaks=opts.tts_speaks,
@@ -141,7 +142,8 @@ class Pipeline:
             return self.flush_until(self.t)
         first = self._frames_done
         cframes = self._caller_in.take(n)
-        inputs: list[EngineInput] = list(self.caller.process(cframes, self._caller_vad(cframes), first))
+        cvad = self._caller_vad(cframes) if self._caller_vad is not None else np.zeros(n, dtype=bool)
+        inputs: list[EngineInput] = list(self.caller.process(cframes, cvad, first))
         aframes = None
         if self._agent_in is not None and self.agent is not None and self._agent_vad is not None:
             aframes = self._agent_in.take(n)

@@ -30,7 +30,7 @@ class ReplayRun:
     start_time: datetime = field(default_factory=datetime.now)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     options: EngineOptions = field(default_factory=EngineOptions)
-    block_s: float = 1.0
+    block_s: float = 5.0  # big blocks: the trackers cost per call, not per frame (same result)
     warnings: list[str] = field(default_factory=list)
     info: CallInfo | None = None
 

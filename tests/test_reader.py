@@ -300,10 +300,10 @@ def test_reading_is_lazy_and_in_bounded_chunks(tmp_path: Path) -> None:
         blocks = reader.blocks(1.0)
         first, _ = next(blocks)
         assert len(first) == 16000
-        assert reader._snd.tell() < 2 * 48000  # the first block came after ~1 s of reading, not 20 s
+        assert reader._snd.tell() <= 3 * 48000  # the first block came after a few reads, not all 20 s
         rest = sum(len(c) for c, _ in blocks)
     assert len(first) + rest == 320000
-    assert max(requests) == 4800  # 0.1 s of source per read
+    assert max(requests) == 48000  # 1 s of source per read
 
 
 def test_long_file_streams_in_bounded_memory(tmp_path: Path) -> None:

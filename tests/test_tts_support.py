@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -85,7 +84,8 @@ def pulseaudio_available() -> str | None:
 
 
 class PrivatePulse:
-    """`pulseaudio` with null sinks under `root` (keep the path short: it holds a unix socket)."""
+    """`pulseaudio` with null sinks under `root`, which it owns and removes on stop() (keep the
+    path short: it holds a unix socket)."""
 
     def __init__(self, root: Path, sinks: dict[str, int], rate: int = 48000) -> None:
         self.root = root
@@ -187,8 +187,7 @@ class PrivatePulse:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
-        with contextlib.suppress(OSError):
-            self.socket.unlink()
+        shutil.rmtree(self.root, ignore_errors=True)  # the daemon's dirs, socket and log
 
 
 def reinit_portaudio() -> None:

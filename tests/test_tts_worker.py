@@ -70,6 +70,14 @@ def test_render_goes_to_the_cache_and_hits_do_not_render_again(renderer: LineRen
     assert other.path != first.path and renderer.renders == 2
 
 
+def test_a_damaged_cache_file_is_rendered_again(renderer: LineRenderer) -> None:
+    first = renderer.render_blocking(spec("坏"), 30)
+    first.path.write_bytes(b"RIFF" + b"\x00" * 100)  # a WAV header cut short, not a clip
+    again = renderer.render_blocking(spec("坏"), 30)
+    assert again.path == first.path and again.frames == 8000
+    assert (renderer.renders, renderer.cache_hits) == (2, 0)
+
+
 def test_the_same_line_twice_in_flight_is_rendered_once(renderer: LineRenderer) -> None:
     a = renderer.render(spec("二"), urgent=False)
     b = renderer.render(spec("二"))

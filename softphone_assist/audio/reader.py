@@ -11,7 +11,7 @@ Channel map (``--channels``): one role per file channel, in file order.
 - more channels: no default; the map must name every channel, ``-`` for one to ignore,
   e.g. ``--channels agent,caller,-,-``. ``caller,-`` replays a stereo file without the agent.
 
-The file is streamed (0.1 s of source per read) so a one-hour 48 kHz call never sits in memory.
+The file is streamed (1 s of source per read) so a one-hour 48 kHz call never sits in memory.
 Resampling is soxr streaming (HQ); the output holds exactly round(n_in * rate / source_rate)
 samples (half up), with no drift and no lost tail.
 
@@ -41,7 +41,7 @@ from softphone_assist.errors import InputError
 ANALYSIS_RATES = (8000, 16000)
 ROLES = ("caller", "agent", "-")
 INT16_SCALE = 32768.0  # libsndfile gives integer PCM as x / 2**(bits-1) and float as stored
-_READ_S = 0.1  # source seconds per read: bounds memory, and what a read error can cost
+_READ_S = 1.0  # source seconds per read: bounds memory (1 s), and what a read error can cost
 
 
 @dataclass(frozen=True)

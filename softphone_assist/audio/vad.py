@@ -26,6 +26,13 @@ class WebRtcVad:
         self.mode = mode
         self._vad = webrtcvad.Vad(mode)
         self._frame_lens = {rate * ms // 1000 for ms in VAD_FRAME_MS}
+        # webrtcvad.Vad.is_speech is a thin Python wrapper around _webrtcvad.process; calling the
+        # C function on slices of one buffer halves the per-frame overhead (~1.5 of ~3.5 us per
+        # 10 ms frame). Fall back to the public method if a future release moves it.
+        native = getattr(webrtcvad, "_webrtcvad", None)
+        handle = getattr(self._vad, "_vad", None)
+        self._process = native.process if native is not None and handle is not None else None
+        self._handle = handle
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         """frames: (n, frame_len) int16, or float in int16 scale (rounded and clipped)."""
@@ -37,8 +44,13 @@ class WebRtcVad:
         if frames.dtype != np.int16:
             frames = np.clip(np.rint(frames), -32768, 32767).astype(np.int16)
         pcm = np.ascontiguousarray(frames, dtype="<i2")
-        is_speech = self._vad.is_speech
+        n, width = pcm.shape
         rate = self.rate
+        if self._process is None:
+            is_speech = self._vad.is_speech
+            return np.fromiter((is_speech(row.tobytes(), rate) for row in pcm), dtype=bool, count=n)
+        process, handle, step = self._process, self._handle, 2 * width
+        buf = memoryview(pcm.tobytes())
         return np.fromiter(
-            (is_speech(row.tobytes(), rate) for row in pcm), dtype=bool, count=pcm.shape[0]
+            (process(handle, rate, buf[k * step : (k + 1) * step], width) for k in range(n)), dtype=bool, count=n
         )

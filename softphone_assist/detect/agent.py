@@ -15,26 +15,27 @@ import numpy as np
 
 from softphone_assist.config import DetectorConfig
 from softphone_assist.detect.activity import ABS_SPEECH_MIN_DBOV, SPEECH_OVER_FLOOR_DB
-from softphone_assist.detect.caller import LEVEL_FRAMES, _db_or_none, check_block
 from softphone_assist.detect.floor import HOP, SLOW_FRAMES, NoiseFloor
-from softphone_assist.detect.framing import FRAME_S, frame_len, frame_time, power_to_dbov
+from softphone_assist.detect.framing import FRAME_S, check_block, frame_len, frame_time, power_to_dbov
 from softphone_assist.detect.history import FrameRing
-from softphone_assist.detect.layout import CLIPPED, FLOOR, LEVEL, PADS, POWER, THRESHOLD
-from softphone_assist.detect.levels import count_clipped
+from softphone_assist.detect.layout import AGENT_FLOOR, AGENT_SPEECH, CLIPPED, FLOOR, LEVEL, PADS, POWER
+from softphone_assist.detect.levels import LEVEL_FRAMES, count_clipped, reported
 from softphone_assist.events import Condition, ConditionChanged, LineStats
 
 ONSET_FRAMES = 3
 SPEECH_LEVEL_FRAMES = 100  # speech_dbov: speech frames of the last 1 s
-SPEECH_ROW = THRESHOLD  # the agent ring reuses this row for its speech flags
+GATE_MEMORY = 2  # the gate uses the lowest of the floors now, 1 s ago and 2 s ago
 
 
 class AgentSpeechTracker:
+    uses_vad = True  # the agent's own microphone: webrtcvad and the level over the mic floor
+
     def __init__(self, rate: int, config: DetectorConfig) -> None:
         frame_len(rate)
         self.rate = rate
         self.config = config
         self._pause_frames = round(config.pause_s / FRAME_S)
-        self._ring = FrameRing(PADS, keep=max(SPEECH_LEVEL_FRAMES, SLOW_FRAMES) + HOP)
+        self._ring = FrameRing(PADS, keep=max(SPEECH_LEVEL_FRAMES, GATE_MEMORY * SLOW_FRAMES) + HOP)
         self._floor = NoiseFloor(steady_path=False)  # a slow floor is enough to gate webrtcvad
         self._next = 0
         self._run = 0  # consecutive speech frames ending at the last frame
@@ -52,12 +53,12 @@ class AgentSpeechTracker:
         n = self._next
         if n == 0:
             return LineStats()
-        sp = self._ring.row(SPEECH_ROW, n - SPEECH_LEVEL_FRAMES, n) > 0.5
+        sp = self._ring.row(AGENT_SPEECH, n - SPEECH_LEVEL_FRAMES, n) > 0.5
         speech = None
         if sp.any():
             pw = self._ring.row(POWER, n - SPEECH_LEVEL_FRAMES, n)
-            speech = _db_or_none(float(power_to_dbov(np.array([pw[sp].mean()]))[0]))
-        noise = _db_or_none(self._floor.floor_dbov)
+            speech = reported(float(power_to_dbov(np.array([pw[sp].mean()]))[0]))
+        noise = reported(float(self._ring.buf[AGENT_FLOOR, self._ring.col(n - 1)]))
         snr = speech - noise if speech is not None and noise is not None else None
         return LineStats(self._level_at(n - 1), speech, noise, snr, self._clipped_at(n - 1))
 
@@ -81,10 +82,14 @@ class AgentSpeechTracker:
         self._floor.process(ring, a, power, power)  # the tilt row is not used here
         ring.end = a + n
         c = ring.col(a)
-        level = ring.buf[LEVEL, c : c + n]
-        gate = np.maximum(ring.buf[FLOOR, c : c + n] + SPEECH_OVER_FLOOR_DB, ABS_SPEECH_MIN_DBOV)
-        speech = vad & (level > gate)
-        ring.buf[SPEECH_ROW, c : c + n] = speech
+        buf = ring.buf
+        # a long turn lifts the 1 s floor towards the agent's own voice; the gate remembers 2 s
+        low = buf[FLOOR, c : c + n].copy()
+        for k in range(1, GATE_MEMORY + 1):
+            np.minimum(low, buf[FLOOR, c - k * SLOW_FRAMES : c - k * SLOW_FRAMES + n], out=low)
+        buf[AGENT_FLOOR, c : c + n] = low
+        speech = vad & (buf[LEVEL, c : c + n] > np.maximum(low + SPEECH_OVER_FLOOR_DB, ABS_SPEECH_MIN_DBOV))
+        buf[AGENT_SPEECH, c : c + n] = speech
         self._next = a + n
 
         idx = np.arange(a, a + n)
@@ -119,11 +124,11 @@ class AgentSpeechTracker:
 
     def _level_at(self, i: int) -> float | None:
         p = self._ring.row(POWER, i + 1 - LEVEL_FRAMES, i + 1)
-        return _db_or_none(float(power_to_dbov(np.array([p.mean()]))[0]))
+        return reported(float(power_to_dbov(np.array([p.mean()]))[0]))
 
     def _stats_at(self, i: int) -> LineStats:
-        floor = float(self._ring.buf[FLOOR, self._ring.col(i)])
-        return LineStats(self._level_at(i), None, _db_or_none(floor), None, self._clipped_at(i))
+        floor = float(self._ring.buf[AGENT_FLOOR, self._ring.col(i)])
+        return LineStats(self._level_at(i), None, reported(floor), None, self._clipped_at(i))
 
     def _clipped_at(self, i: int) -> int:
         return int(self._ring.buf[CLIPPED, self._ring.col(i)])

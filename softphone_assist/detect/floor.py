@@ -16,9 +16,10 @@ stationary noise starts. The floor is re-estimated every `HOP` frames (50 ms).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from softphone_assist.detect.framing import LEVEL_FLOOR_DBOV
 from softphone_assist.detect.history import FrameRing
 from softphone_assist.detect.layout import DIFF_POWER, FLOOR, LEVEL, POWER, SMOOTH_LEVEL, TILT
 from softphone_assist.detect.levels import ZeroRunRepair, dbov, tilt_db
@@ -48,7 +49,7 @@ class NoiseFloor:
         self.steady_path = steady_path
         self._repair_level = ZeroRunRepair()
         self._repair_smooth = ZeroRunRepair()
-        self.floor_dbov = LEVEL_FLOOR_DBOV  # latest estimate
+        self.floor_dbov = math.inf  # latest estimate; none before the first hop (nothing is speech)
 
     def process(self, ring: FrameRing, a: int, power: np.ndarray, diff_power: np.ndarray) -> None:
         """Frames [a, a + n) arrive with these powers; the ring has room for them."""

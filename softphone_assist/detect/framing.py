@@ -45,3 +45,14 @@ def power_to_dbov(power: np.ndarray) -> np.ndarray:
 def frame_dbov(frames: np.ndarray) -> np.ndarray:
     """Per-frame RMS level in dBov; digital zero reads LEVEL_FLOOR_DBOV (-120)."""
     return power_to_dbov(frame_power(frames))
+
+
+def check_block(frames: np.ndarray, vad: np.ndarray, rate: int, expected_first: int, first: int) -> None:
+    """A tracker's input: (n, frame_len) frames, n vad flags, continuing exactly where the last block ended."""
+    n = frame_len(rate)
+    if frames.ndim != 2 or frames.shape[1] != n:
+        raise ValueError(f"frames must have shape (n, {n}) at {rate} Hz, got {frames.shape}")
+    if vad.shape != (frames.shape[0],):
+        raise ValueError(f"vad must have shape ({frames.shape[0]},), got {vad.shape}")
+    if first != expected_first:
+        raise ValueError(f"blocks must be contiguous: expected first_frame {expected_first}, got {first}")

@@ -21,7 +21,10 @@ RUN = 10  # consecutive speech candidates ending here (capped)
 SPEECH = 11  # 1.0: caller speech frame
 NEAR_SPEECH = 12  # 1.0: speech within GUARD frames (neither speech nor noise)
 CLIPPED = 13  # clipped samples counted so far, up to and including this frame
+# agent tracker only
+AGENT_FLOOR = 14  # the lowest floor of the last 2 s: the agent's own speech must not lift its gate
+AGENT_SPEECH = 15  # 1.0: webrtcvad says speech and the level clears the gate
 
 # Levels before the stream read +inf, so that the floor percentiles of the first second rank only
 # the frames heard so far (the line's own floor, not an assumed digital silence).
-PADS = (math.inf, math.inf, 0.0, 0.0, 0.0, -120.0, math.inf, -120.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+PADS = (math.inf, math.inf, 0.0, 0.0, 0.0, math.inf, math.inf, -120.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, math.inf, 0.0)

@@ -8,10 +8,14 @@ runs are a digitally silent line and read as the -120 dBov floor.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from softphone_assist.detect.framing import FULL_SCALE, LEVEL_FLOOR_DBOV, power_to_dbov
 
+LEVEL_FRAMES = 10  # LineStats.level_dbov: the last 100 ms
+SILENT_LINE_DBOV = -90.0  # below this a level is reported as None (digital silence)
 ZERO_RUN_FRAMES = 8  # lost packets come in bursts of 1-3 x 20 ms; 80 ms of zeros is a silent line
 ZERO_LEVEL_DBOV = LEVEL_FLOOR_DBOV + 1e-6
 
@@ -78,3 +82,8 @@ class ZeroRunRepair:
 
 def dbov(power: np.ndarray) -> np.ndarray:
     return power_to_dbov(power)
+
+
+def reported(level_dbov: float) -> float | None:
+    """A level as LineStats reports it: digital silence (and no estimate yet) read None."""
+    return None if level_dbov <= SILENT_LINE_DBOV or not math.isfinite(level_dbov) else level_dbov

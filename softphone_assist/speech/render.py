@@ -45,11 +45,15 @@ class LineRenderer:
         """The line's WAV: a done Future on a cache hit, else a Future the worker resolves."""
         hit = self.cache.lookup(spec)
         if hit is not None:
-            self.cache_hits += 1
-            done: Future[RenderedClip] = Future()
-            info = sf.info(str(hit))
-            done.set_result(RenderedClip(path=hit, frames=int(info.frames), sample_rate=int(info.samplerate)))
-            return done
+            try:
+                info = sf.info(str(hit))
+            except (sf.LibsndfileError, RuntimeError, OSError):
+                hit.unlink(missing_ok=True)  # damaged (disk full, edited by hand): render it again
+            else:
+                self.cache_hits += 1
+                done: Future[RenderedClip] = Future()
+                done.set_result(RenderedClip(path=hit, frames=int(info.frames), sample_rate=int(info.samplerate)))
+                return done
         path = self.cache.path_for(spec)
         pending = self._pending.get(path)
         if pending is not None and not pending.done():
