@@ -1,5 +1,7 @@
 """Live capture of the caller stream and the agent microphone, polled from the main loop.
 
+The PortAudio bindings (sounddevice; PyAudioWPatch on Windows) are in backends.py.
+
 Threads: PortAudio calls `_Sink.on_block` on its own thread. It only copies the bytes into a
 bounded deque and counts: PortAudio's input-overflow flag, and frames dropped because the queue is
 full. It never blocks, logs or raises. Everything else (int16 -> float64, mono, soxr streaming
@@ -30,11 +32,10 @@ alone (PyAudioWPatch on Windows): sounddevice's is shared with playback/TTS in t
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections import deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol
@@ -43,35 +44,25 @@ import numpy as np
 import soxr
 
 from softphone_assist.audio import pulse
-from softphone_assist.audio.devices import (
-    DeviceError,
-    DeviceInfo,
-    DeviceSpec,
-    devices_from_pyaudio,
-    devices_from_sounddevice,
-    find_input,
-    list_devices,
+from softphone_assist.audio.backends import (
+    AudioBackend,
+    BlockSink,
+    InputHandle,
+    PyAudioWPatchBackend,
+    SoundDeviceBackend,
+    default_backend,
+    pyaudio_callback,
 )
+from softphone_assist.audio.devices import DeviceError, DeviceInfo, DeviceSpec, find_input, list_devices
 from softphone_assist.events import Channel
 
+# The backends' names are re-exported: tests and devices.list_devices import them from here.
+__all__ = [
+    "LABELS", "AudioBackend", "BlockSink", "ChannelStats", "InputHandle", "LiveCapture", "PyAudioWPatchBackend",
+    "SoundDeviceBackend", "SourceWatch", "State", "default_backend", "pyaudio_callback",
+]
+
 LABELS: dict[Channel, str] = {"caller": "caller line", "agent": "agent microphone"}
-
-
-# ----------------------------------------------------------------------------------------------
-# Backends: the two PortAudio bindings behind one small interface
-# ----------------------------------------------------------------------------------------------
-class BlockSink(Protocol):
-    def on_block(self, data: bytes, frames: int, overflow: bool) -> None: ...
-    def on_finished(self) -> None: ...
-
-
-class InputHandle(Protocol):
-    rate: int
-    channels: int
-
-    def active(self) -> bool: ...
-    def start(self) -> None: ...
-    def close(self) -> None: ...
 
 
 class SourceWatch(Protocol):
@@ -83,164 +74,6 @@ class SourceWatch(Protocol):
     def close(self) -> None: ...
 
 
-class AudioBackend(Protocol):
-    private_portaudio: bool  # True: a rescan closes no stream but ours
-
-    def devices(self) -> list[DeviceInfo]: ...
-    def open_input(self, dev: DeviceInfo, rate: int, block_s: float, sink: BlockSink) -> InputHandle: ...
-    def rescan(self) -> None: ...
-
-
-def _formats(dev: DeviceInfo, rate: int) -> list[tuple[int, int]]:
-    """(rate, channels) to try: the analysis rate mono (PortAudio/ALSA-pulse resample), else the
-    device's own rate, mono, then stereo (we downmix and resample with soxr)."""
-    own = int(dev.default_samplerate) or rate
-    return [(rate, 1), (own, 1), (own, max(1, min(2, dev.max_input_channels)))]
-
-
-class _Handle:
-    def __init__(self, stream: Any, rate: int, channels: int, active: Callable[[], bool],
-                 start: Callable[[], None]) -> None:
-        self.stream, self.rate, self.channels = stream, rate, channels
-        self._active, self._start = active, start
-
-    def active(self) -> bool:
-        return bool(self._active())
-
-    def start(self) -> None:
-        self._start()
-
-    def close(self) -> None:
-        self.stream.close()
-
-
-class SoundDeviceBackend:
-    """python-sounddevice: Linux (ALSA, incl. the `pulse` PCM for Pulse sources) and macOS."""
-
-    private_portaudio = False  # shared with playback and TTS streams of this process
-
-    def __init__(self) -> None:
-        import sounddevice  # late: PortAudio lists devices at import (PULSE_SERVER must be set)
-
-        self._sd: Any = sounddevice
-
-    def devices(self) -> list[DeviceInfo]:
-        sd = self._sd
-        hostapis, devices = list(sd.query_hostapis()), list(sd.query_devices())
-        return devices_from_sounddevice(hostapis, devices, sd.default.hostapi)
-
-    def _pulse_pcm(self) -> int:
-        for d in self.devices():
-            if d.name == "pulse" and d.index is not None:
-                return d.index
-        raise DeviceError("PortAudio has no ALSA 'pulse' device, needed to record a PulseAudio source: "
-                          "install libasound2-plugins and start the sound server before softphone-assist")
-
-    def open_input(self, dev: DeviceInfo, rate: int, block_s: float, sink: BlockSink) -> InputHandle:
-        sd = self._sd
-        is_pulse = dev.kind == "pulse_source"
-        target = self._pulse_pcm() if is_pulse else dev.index
-
-        def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-            with suppress(Exception):  # nothing may escape into PortAudio's thread
-                sink.on_block(bytes(indata), frames, bool(status.input_overflow))
-
-        env: AbstractContextManager[None] = pulse.pulse_source_env(dev.name) if is_pulse else nullcontext()
-        with env:  # the ALSA pulse PCM reads PULSE_SOURCE when opened: checks and open both
-            tries = _formats(dev, rate)
-            for r, ch in tries:
-                try:
-                    sd.check_input_settings(device=target, channels=ch, dtype="int16", samplerate=r)
-                    break
-                except Exception:
-                    continue
-            else:
-                r, ch = tries[0]  # none passed the check: let the open raise PortAudio's reason
-            stream = sd.RawInputStream(device=target, samplerate=r, channels=ch, dtype="int16",
-                                       blocksize=max(1, round(r * block_s)), callback=callback,
-                                       finished_callback=sink.on_finished)
-        return _Handle(stream, r, ch, lambda: stream.active, stream.start)
-
-    def rescan(self) -> None:
-        self._sd._terminate()
-        self._sd._initialize()
-
-
-def pyaudio_callback(sink: BlockSink, overflow_flag: int, go_on: int) -> Callable[..., tuple[None, int]]:
-    """A PyAudio stream callback: PyAudio prints and aborts on an exception, so none escapes."""
-
-    def callback(in_data: bytes | None, frame_count: int, time_info: Any, status: int) -> tuple[None, int]:
-        with suppress(Exception):
-            sink.on_block(bytes(in_data or b""), frame_count, bool(status & overflow_flag))
-        return None, go_on
-
-    return callback
-
-
-class PyAudioWPatchBackend:
-    """PyAudioWPatch on Windows: WASAPI loopback (the softphone's output) plus ordinary inputs.
-
-    WASAPI loopback in shared mode runs at the output's mix format only (its default rate and
-    channels) and delivers no data while nothing plays (see the module doc: idle filling).
-    PyAudio has no finished callback: `active()` (Pa_IsStreamActive) tells a dead stream. Not run
-    here (no Windows): written from PyAudioWPatch's docs and examples, tested with a fake module.
-    """
-
-    private_portaudio = True  # its own PortAudio build, separate from sounddevice's
-
-    def __init__(self, module: Any | None = None) -> None:
-        self._pa_mod: Any = module if module is not None else importlib.import_module("pyaudiowpatch")
-        self._pa: Any = self._pa_mod.PyAudio()
-
-    def devices(self) -> list[DeviceInfo]:
-        p = self._pa
-        apis = [p.get_host_api_info_by_index(i) for i in range(p.get_host_api_count())]
-        devs = [p.get_device_info_by_index(i) for i in range(p.get_device_count())]
-        return devices_from_pyaudio(apis, devs, int(p.get_default_host_api_info()["index"]))
-
-    def _format(self, dev: DeviceInfo, rate: int) -> tuple[int, int]:
-        if dev.kind == "wasapi_loopback":
-            return int(dev.default_samplerate), max(1, dev.max_input_channels)
-        tries = _formats(dev, rate)
-        for r, ch in tries:
-            try:
-                if self._pa.is_format_supported(r, input_device=dev.index, input_channels=ch,
-                                                input_format=self._pa_mod.paInt16):
-                    return r, ch
-            except ValueError:  # PyAudio's way of saying "not supported"
-                continue
-        return tries[0]
-
-    def open_input(self, dev: DeviceInfo, rate: int, block_s: float, sink: BlockSink) -> InputHandle:
-        pa = self._pa_mod
-        r, ch = self._format(dev, rate)
-        stream = self._pa.open(
-            format=pa.paInt16, channels=ch, rate=r, input=True, input_device_index=dev.index,
-            frames_per_buffer=max(1, round(r * block_s)), start=False,
-            stream_callback=pyaudio_callback(sink, pa.paInputOverflow, pa.paContinue),
-        )
-        return _Handle(stream, r, ch, stream.is_active, stream.start_stream)
-
-    def rescan(self) -> None:
-        self._pa.terminate()
-        self._pa = self._pa_mod.PyAudio()
-
-
-def default_backend() -> AudioBackend:
-    """PyAudioWPatch on Windows when installed (loopback), else sounddevice."""
-    import sys
-
-    if sys.platform == "win32":
-        try:
-            return PyAudioWPatchBackend()
-        except ImportError:
-            pass
-    return SoundDeviceBackend()
-
-
-# ----------------------------------------------------------------------------------------------
-# The capture
-# ----------------------------------------------------------------------------------------------
 class _Sink:
     """The only code PortAudio's thread runs. Single writer (that thread); the main loop pops."""
 
