@@ -125,12 +125,19 @@ def has_display() -> bool:
 
 def run_listen(session: LiveSession, *, seconds: float | None, write: Callable[[str], None],
                fmt: Callable[[object], str | None], sleep_s: float = 0.02) -> int:
-    """Pump the session without a window until `seconds` of stream time (or Ctrl-C)."""
+    """Pump the session without a window until `seconds` of stream time, Ctrl-C or SIGTERM."""
+    import signal
     import time
 
+    stop: list[int] = []  # a signal only sets this: the loop ends between two pumps, cleanly
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     last_problems: list[str] = []
     try:
-        while seconds is None or session.pipeline.t < seconds:
+        while not stop and (seconds is None or session.pipeline.t < seconds):
             for u in session.pump():
                 if seconds is not None and u.t > seconds:
                     continue
@@ -142,8 +149,9 @@ def run_listen(session: LiveSession, *, seconds: float | None, write: Callable[[
                     log.warning("%s", p)
                 last_problems = list(session.problems)
             time.sleep(sleep_s)
-    except KeyboardInterrupt:
-        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 

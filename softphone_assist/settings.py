@@ -12,21 +12,20 @@ Layers, lowest first: built-in defaults < machine file < user file < $SOFTPHONE_
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import math
 import os
-import re
 import sys
-import tempfile
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from softphone_assist import settings_checks as check
 from softphone_assist.config import ConfigError, DetectorConfig
 from softphone_assist.errors import UserError
+from softphone_assist.settings_checks import Device, Invalid, show
+from softphone_assist.toml_writer import dump_toml, write_atomically
 
 APP = "softphone-assist"
 ENV_CONFIG = "SOFTPHONE_ASSIST_CONFIG"
@@ -43,9 +42,6 @@ class SettingsError(UserError):
 # --------------------------------------------------------------------------------------------
 # The settings
 # --------------------------------------------------------------------------------------------
-Device = str | int | None  # a device name (substring match is the audio layer's job) or an index
-
-
 @dataclass(frozen=True, slots=True)
 class DeviceSettings:
     caller: Device = None  # where the caller's voice comes from (None: ask / system default)
@@ -118,175 +114,29 @@ _TABLES: dict[str, type] = {
     "hotkeys": HotkeySettings, "overlay": OverlaySettings, "log": LogSettings,
 }
 
-
-# --------------------------------------------------------------------------------------------
-# Checking one value: each checker returns the value to use or raises _Invalid(why)
-# --------------------------------------------------------------------------------------------
-class _Invalid(Exception):
-    pass
-
-
-def _text(v: Any, limit: int = 200) -> str:
-    if not isinstance(v, str):
-        raise _Invalid(f"expected a string, got {_show(v)}")
-    v = v.strip()
-    if len(v) > limit or any(ord(c) < 32 for c in v):
-        raise _Invalid(f"expected one line of at most {limit} characters")
-    return v
-
-
-def _optional_text(v: Any) -> str | None:
-    return _text(v) or None
-
-
-def _choice(options: tuple[str, ...], canon: Callable[[str], str] = str.lower) -> Callable[[Any], str]:
-    def check(v: Any) -> str:
-        by_canon = {canon(o): o for o in options}
-        if isinstance(v, str) and canon(v.strip()) in by_canon:
-            return by_canon[canon(v.strip())]
-        raise _Invalid(f"{_show(v)} is not one of {', '.join(options)}")
-
-    return check
-
-
-def _locale_key(s: str) -> str:
-    return s.lower().replace("_", "-")
-
-
-def _device(v: Any) -> Device:
-    if isinstance(v, int) and not isinstance(v, bool):
-        if v < 0:
-            raise _Invalid(f"device index {v} is negative")
-        return v
-    return _text(v) or None
-
-
-def _number(lo: float, hi: float, unit: str = "") -> Callable[[Any], float]:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise _Invalid(f"expected a number, got {_show(v)}")
-        if not lo <= v <= hi:
-            raise _Invalid(f"{v:g} is outside {lo:g}..{hi:g}{unit}")
-        return float(v)
-
-    return check
-
-
-def _integer(lo: int, hi: int | None = None) -> Callable[[Any], int]:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise _Invalid(f"expected a whole number, got {_show(v)}")
-        if v < lo or (hi is not None and v > hi):
-            raise _Invalid(f"{v} is outside {lo}..{hi}" if hi is not None else f"{v} is below {lo}")
-        return v
-
-    return check
-
-
-def _boolean(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise _Invalid(f"expected true or false, got {_show(v)}")
-    return v
-
-
-def _record_audio(v: Any) -> bool:
-    if _boolean(v):
-        raise _Invalid("softphone-assist never records audio; only false is allowed")
-    return False
-
-
-def _outputs(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not v:
-        raise _Invalid(f"expected a non-empty list of {', '.join(TTS_OUTPUTS)} (use mode = \"off\" for none)")
-    out = tuple(_choice(TTS_OUTPUTS)(x) for x in v)
-    if len(set(out)) != len(out):
-        raise _Invalid("lists a device twice")
-    return out
-
-
-_MODIFIERS = {"ctrl": "Ctrl", "control": "Ctrl", "alt": "Alt", "option": "Alt", "shift": "Shift",
-              "meta": "Meta", "win": "Meta", "super": "Meta", "cmd": "Meta"}
-_NAMED_KEYS = {k.lower(): k for k in (
-    "Space", "Enter", "Esc", "Tab", "Backspace", "Delete", "Insert", "Home", "End", "PageUp",
-    "PageDown", "Up", "Down", "Left", "Right", "Pause",
-)} | {"return": "Enter", "escape": "Esc", "del": "Delete", "ins": "Insert", "pgup": "PageUp",
-      "pgdown": "PageDown", "pgdn": "PageDown"}
-_ALONE_OK = {f"F{i}" for i in range(1, 25)} | {"Pause"}  # keys that do not steal typing on their own
-
-
-def _hotkey(v: Any) -> str:
-    """'ctrl + alt + s' -> 'Ctrl+Alt+S' (Qt's QKeySequence text); '' disables the action."""
-    text = _text(v, limit=40)
-    if not text:
-        return ""
-    parts = [p.strip() for p in text.split("+")]
-    *mods, key = parts
-    canon_mods = []
-    for m in mods:
-        if m.lower() not in _MODIFIERS:
-            raise _Invalid(f"{text!r}: {m!r} is not a modifier (Ctrl, Alt, Shift, Meta)")
-        canon_mods.append(_MODIFIERS[m.lower()])
-    if len(set(canon_mods)) != len(canon_mods):
-        raise _Invalid(f"{text!r} repeats a modifier")
-    if len(key) == 1 and key.isascii() and key.isalnum():
-        key = key.upper()
-    elif key.upper() in _ALONE_OK:
-        key = key.upper() if key.upper() != "PAUSE" else "Pause"
-    elif key.lower() in _NAMED_KEYS:
-        key = _NAMED_KEYS[key.lower()]
-    else:
-        raise _Invalid(f"{text!r}: {key!r} is not a key (a letter, a digit, F1..F24, Space, Enter, ...)")
-    if not canon_mods and key not in _ALONE_OK:
-        raise _Invalid(f"{text!r} needs a modifier such as Ctrl+Alt (a bare key would steal typing)")
-    order = ["Ctrl", "Alt", "Shift", "Meta"]
-    return "+".join([*sorted(canon_mods, key=order.index), key])
-
-
-def _detector_key(name: str) -> Callable[[Any], Any]:
-    def check(v: Any) -> Any:
-        try:
-            return getattr(DetectorConfig.from_mapping({name: v}), name)
-        except ConfigError as e:
-            raise _Invalid(str(e).split(": ", 1)[-1]) from None
-
-    return check
-
-
+# Every known key and the check its value must pass (the checks themselves: settings_checks).
 _CHECKS: dict[str, Callable[[Any], Any]] = {
-    "company": _text,
-    "title": lambda v: _text(v, limit=40),
-    "locale": _choice(LOCALES, _locale_key),
-    **{f"devices.{f.name}": _device for f in fields(DeviceSettings)},
-    **{f"detector.{f.name}": _detector_key(f.name) for f in fields(DetectorConfig)},
-    "timing.condition_persist_s": _number(0.1, 30.0, " s"),
-    "timing.caller_silent_after_s": _number(1.0, 60.0, " s"),
-    "timing.dead_air_after_s": _number(1.0, 300.0, " s"),
-    "timing.chars_per_minute": _number(30.0, 600.0, " characters per minute"),
-    "tts.mode": _choice(TTS_MODES),
-    "tts.voice": _optional_text,
-    "tts.rate": _integer(50, 400),
-    "tts.outputs": _outputs,
-    **{f"hotkeys.{a}": _hotkey for a in HOTKEY_ACTIONS},
-    "overlay.click_through": _boolean,
-    "overlay.x": _integer(-100_000, 100_000),
-    "overlay.y": _integer(-100_000, 100_000),
-    "overlay.opacity": _number(0.2, 1.0),
-    "log.enabled": _boolean,
-    "log.record_audio": _record_audio,
+    "company": check.text,
+    "title": lambda v: check.text(v, limit=40),
+    "locale": check.choice(LOCALES, check.locale_key),
+    **{f"devices.{f.name}": check.device for f in fields(DeviceSettings)},
+    **{f"detector.{f.name}": check.detector_key(f.name) for f in fields(DetectorConfig)},
+    "timing.condition_persist_s": check.number(0.1, 30.0, " s"),
+    "timing.caller_silent_after_s": check.number(1.0, 60.0, " s"),
+    "timing.dead_air_after_s": check.number(1.0, 300.0, " s"),
+    "timing.chars_per_minute": check.number(30.0, 600.0, " characters per minute"),
+    "tts.mode": check.choice(TTS_MODES),
+    "tts.voice": check.optional_text,
+    "tts.rate": check.integer(50, 400),
+    "tts.outputs": check.outputs(TTS_OUTPUTS),
+    **{f"hotkeys.{a}": check.hotkey for a in HOTKEY_ACTIONS},
+    "overlay.click_through": check.boolean,
+    "overlay.x": check.integer(-100_000, 100_000),
+    "overlay.y": check.integer(-100_000, 100_000),
+    "overlay.opacity": check.number(0.2, 1.0),
+    "log.enabled": check.boolean,
+    "log.record_audio": check.record_audio,
 }
-
-
-def _show(v: Any) -> str:
-    """A value as the user wrote it in TOML, for messages."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, dict):
-        return "a table"
-    if isinstance(v, str):
-        return repr(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_show(x) for x in v) + "]"
-    return "nothing" if v is None else str(v)
 
 
 def _unknown(key: str) -> str:
@@ -340,7 +190,7 @@ def _flatten(data: Mapping[str, Any], where: str, problems: list[str]) -> dict[s
     for key, value in data.items():
         if key in _TABLES:
             if not isinstance(value, dict):
-                problems.append(f"{where}: {key}: must be a table ([{key}]), got {_show(value)}; ignored")
+                problems.append(f"{where}: {key}: must be a table ([{key}]), got {show(value)}; ignored")
                 continue
             for sub, v in value.items():
                 flat[f"{key}.{sub}"] = v
@@ -378,9 +228,9 @@ def load_settings(paths: Sequence[str | os.PathLike[str]] | None = None) -> tupl
             try:
                 values[key] = _CHECKS[key](raw)
                 origin[key] = str(path)
-            except _Invalid as e:
+            except Invalid as e:
                 kept = values.get(key, _default(key))
-                problems.append(f"{path}: {key}: {e}; keeping {_show(kept)}")
+                problems.append(f"{path}: {key}: {e}; keeping {show(kept)}")
     _resolve_hotkey_clashes(values, origin, problems)
     return _build(values, problems, tuple(sources)), problems
 
@@ -396,7 +246,7 @@ def _resolve_hotkey_clashes(values: dict[str, Any], origin: dict[str, str], prob
             fallback = default if default not in taken and default != seq else ""
             problems.append(
                 f"{origin.get(key, 'defaults')}: {key}: {seq} is already used by hotkeys.{taken[seq]}; "
-                f"using {_show(fallback) if fallback else 'nothing (disabled)'}"
+                f"using {show(fallback) if fallback else 'nothing (disabled)'}"
             )
             values[key] = seq = fallback
         if seq:
@@ -444,7 +294,7 @@ def save_user_settings(changes: Mapping[str, Any], path: str | os.PathLike[str] 
     for key, value in flat.items():
         try:
             checked[key] = None if value is None else _CHECKS[key](_plain(value))
-        except _Invalid as e:
+        except Invalid as e:
             raise SettingsError(f"{key}: {e}") from None
     try:
         data = _read_toml(target)
@@ -462,69 +312,5 @@ def save_user_settings(changes: Mapping[str, Any], path: str | os.PathLike[str] 
         else:
             table[name] = _plain(value)
     data = {k: v for k, v in data.items() if not (isinstance(v, dict) and not v and k in _TABLES)}
-    _write_atomically(target, dump_toml(data))
+    write_atomically(target, dump_toml(data))
     return target
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one (temp file + fsync + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-# --------------------------------------------------------------------------------------------
-# A tiny TOML writer: tables of scalars and of lists of scalars, all that settings hold
-# --------------------------------------------------------------------------------------------
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-
-
-def _toml_string(s: str) -> str:
-    out = [_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c) for c in s]
-    return '"' + "".join(out) + '"'
-
-
-def _toml_key(k: str) -> str:
-    return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_string(k)
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        return ("-inf" if v < 0 else "inf") if math.isinf(v) else repr(v)
-    if isinstance(v, str):
-        return _toml_string(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
-
-
-def dump_toml(data: Mapping[str, Any]) -> str:
-    """TOML text that tomllib reads back to `data` (no arrays of tables, no dates)."""
-    lines: list[str] = []
-
-    def table(t: Mapping[str, Any], prefix: tuple[str, ...]) -> None:
-        scalars = [(k, v) for k, v in t.items() if not isinstance(v, Mapping)]
-        subtables = [(k, v) for k, v in t.items() if isinstance(v, Mapping)]
-        if prefix and (scalars or not subtables):
-            lines.extend(["", "[" + ".".join(_toml_key(p) for p in prefix) + "]"])
-        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars)
-        for k, v in subtables:
-            table(v, (*prefix, k))
-
-    table(data, ())
-    return "\n".join(lines).lstrip("\n") + "\n"

@@ -136,8 +136,38 @@ def test_call_commands_reach_the_running_app_and_junk_is_ignored(lab_env):
     assert res.returncode == 0, res.stderr
     time.sleep(0.5)
     app.send_signal(signal.SIGINT)  # Ctrl-C: listen stops cleanly and keeps what it printed
-    out, err = app.communicate(timeout=60)
+    try:
+        out, err = app.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        subprocess.run(["py-spy", "dump", "--pid", str(app.pid)], check=False)  # where it hangs, if installed
+        app.kill()
+        out, err = app.communicate()
+        pytest.fail(f"listen did not stop after Ctrl-C:\n{err[-3000:]}")
     assert app.returncode == 0, err
     states = [(r["state"], r["source"]) for r in records(out) if r["event"] == "call_state"]
     assert states == [("call_start", "ipc"), ("hold", "ipc"), ("resume", "ipc"), ("call_end", "ipc")]
     assert "not json" in err.lower() or "junk" in err.lower() or "invalid" in err.lower(), err
+
+
+def test_listen_speaks_each_prompt_into_the_call_and_counts_from_its_end(lab_env, tmp_path):
+    """--speak auto --speak-to agent_mic_in: pyttsx3/espeak-ng says the greeting into the agent's
+    microphone sink; the app's own agent channel (agent_mic) hears it, and the repeat comes 5 s after
+    the spoken line ended."""
+    env = {**lab_env, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    app = start_listen(env, "--caller", "caller_line.monitor", "--agent", "agent_mic", "--seconds", "40",
+                       "--speak", "auto", "--speak-to", "agent_mic_in")
+    cli = [sys.executable, "-m", "softphone_assist", "call", "start"]
+    res = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    out, err = app.communicate(timeout=120)
+    assert app.returncode == 0, err
+    recs = records(out)
+    prompts = [(r["t"], r["protocol"], r["step"]) for r in recs if r["event"] == "prompt"]
+    agent = [r for r in recs if r["event"] == "condition" and r["channel"] == "agent"]
+    assert [p[1:] for p in prompts[:3]] == [("greeting", 1), ("silent_line", 2), ("silent_line", 3)], recs
+    spoken = [r for r in agent if r["condition"] == "speech"]
+    assert spoken and prompts[0][0] <= spoken[0]["since"] <= prompts[0][0] + 1.0  # the TTS line arrived
+    ends = [r["since"] for r in agent if r["condition"] == "silent" and r["since"] < prompts[1][0]]
+    # the wait runs from the end of the spoken line: the agent channel's speech end, or the end of
+    # playback if that came later (both are the end of the agent's line)
+    assert 5.0 <= prompts[1][0] - ends[-1] <= 5.5

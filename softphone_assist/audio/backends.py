@@ -2,9 +2,10 @@
 
 `open_input` opens an int16 input stream whose callback, on PortAudio's own thread, hands each
 block to a `BlockSink` (capture._Sink) and lets no exception escape into that thread. The stream
-runs at the analysis rate mono when the device takes it, else at the device's own rate (mono,
-then stereo; a WASAPI loopback only at its mix format); capture.py downmixes and resamples. `private_portaudio` tells whether a `rescan`
-(re-initialising PortAudio to see devices plugged in since) can close streams other than ours.
+runs at the analysis rate mono when the device takes it, else at the device's own rate (mono, then
+stereo; a WASAPI loopback only at its mix format); capture.py downmixes and resamples.
+`private_portaudio` tells whether a `rescan` (re-initialising PortAudio to see devices plugged in
+since) can close streams other than ours.
 """
 
 from __future__ import annotations

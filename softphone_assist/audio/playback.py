@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from softphone_assist.audio import pulse
 from softphone_assist.errors import UserError
 
-_ENV_LOCK = threading.Lock()  # os.environ is process-wide; one stream opens at a time
 _CANCEL_GRACE_S = 0.5  # after this, a cancelled stream that has not stopped is aborted by force
 # Output latency. The callback is Python (it needs the GIL), so the buffer must ride out a busy
 # GUI thread and a loaded CPU. On PulseAudio 16.1 via ALSA-pulse, 2 cores: "low" (8.5 ms) gave
@@ -152,20 +152,13 @@ def resolve_output(spec: str | int, *, option: str = "tts.outputs") -> OutputTar
 
 @contextlib.contextmanager
 def pulse_sink_env(sink: str | None) -> Iterator[None]:
-    """PULSE_SINK=sink while a stream is opened (nothing when sink is None), then as it was."""
+    """PULSE_SINK=sink while a stream is opened (nothing when sink is None), then as it was; under
+    the same lock as capture's PULSE_SOURCE, since both set the process-wide environment."""
     if sink is None:
         yield
         return
-    with _ENV_LOCK:
-        old = os.environ.get("PULSE_SINK")
-        os.environ["PULSE_SINK"] = sink
-        try:
-            yield
-        finally:
-            if old is None:
-                os.environ.pop("PULSE_SINK", None)
-            else:
-                os.environ["PULSE_SINK"] = old
+    with pulse.pulse_env("PULSE_SINK", sink):
+        yield
 
 
 # --------------------------------------------------------------------------------------------

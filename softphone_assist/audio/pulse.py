@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 
@@ -115,22 +115,25 @@ ENV_LOCK = threading.Lock()
 
 
 @contextmanager
-def pulse_source_env(source: str) -> Iterator[None]:
-    """PULSE_SOURCE=source while a stream on the ALSA `pulse` PCM is opened, then as it was.
-
-    Keep the block to the open call. libpulse reads the variable only when a context is created,
-    so the running stream keeps its source afterwards.
+def pulse_env(variable: str, value: str) -> Iterator[None]:
+    """`variable` (PULSE_SOURCE or PULSE_SINK) = value while a stream on the ALSA `pulse` PCM is
+    opened, then as it was. Keep the block to the open call: libpulse reads the variable only when
+    a context is created, so the running stream keeps its source or sink afterwards.
     """
     with ENV_LOCK:
-        old = os.environ.get("PULSE_SOURCE")
-        os.environ["PULSE_SOURCE"] = source
+        old = os.environ.get(variable)
+        os.environ[variable] = value
         try:
             yield
         finally:
             if old is None:
-                os.environ.pop("PULSE_SOURCE", None)
+                os.environ.pop(variable, None)
             else:
-                os.environ["PULSE_SOURCE"] = old
+                os.environ[variable] = old
+
+
+def pulse_source_env(source: str) -> AbstractContextManager[None]:
+    return pulse_env("PULSE_SOURCE", source)
 
 
 class SourceEvents:
