@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 
 from softphone_assist.detect import FRAME_S, frame_len
+from softphone_assist.detect.framing import frame_time
 
 ZERO_LSB = 1.0  # |sample| <= 1 LSB counts as digital zero (some mixers leave a stray 1)
 AutoEvent = Literal["call_start", "call_end"]
@@ -48,16 +49,16 @@ class AutoCallDetector:
         end_frames = round(self.config.end_after_zero_s / FRAME_S)
         out: list[tuple[float, AutoEvent]] = []
         for i, z in enumerate(zero.tolist()):
-            t = (self._frames + i + 1) * FRAME_S
+            k = self._frames + i  # this frame covers [k, k + 1) * 10 ms
             if z:
                 self._zero_run += 1
                 if self.in_call and not self.on_hold and self._zero_run == end_frames:
                     self.in_call = False
-                    out.append((t, "call_end"))
+                    out.append((frame_time(k + 1), "call_end"))
                 continue
             if not self.in_call and self._zero_run >= start_frames:
                 self.in_call = True
-                out.append((t - FRAME_S, "call_start"))  # the call began with this frame
+                out.append((frame_time(k), "call_start"))  # the call began with this frame
             self._zero_run = 0
         self._frames += n
         return out

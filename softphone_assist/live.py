@@ -85,7 +85,8 @@ class LiveSession:
             self.request(cmd.kind, source="ipc")
         self._speech_events()
         for channel, samples in self.audio.read_available():
-            self._pending[channel].append(samples)
+            if channel == "caller" or self.pipeline.has_agent:  # an agent stream nobody analyses: drop
+                self._pending[channel].append(samples)
         updates = self._feed()
         self.problems = self.audio.problems()
         for msg in self.pipeline.rejected:

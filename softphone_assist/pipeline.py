@@ -18,7 +18,8 @@ from datetime import datetime
 import numpy as np
 
 from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import FRAME_S, AgentSpeechTracker, CallerLineTracker, frame_dbov, frame_len
+from softphone_assist.detect import AgentSpeechTracker, CallerLineTracker, frame_dbov, frame_len
+from softphone_assist.detect.framing import frame_time
 from softphone_assist.events import (
     CallEvent,
     CallEventKind,
@@ -107,7 +108,7 @@ class Pipeline:
     @property
     def t(self) -> float:
         """Stream seconds consumed so far (whole frames)."""
-        return self._frames_done * FRAME_S
+        return frame_time(self._frames_done)
 
     def schedule(self, inputs: Iterable[EngineInput]) -> None:
         """Inputs that happen at a known stream time (an events file; a hook stamped on arrival)."""
@@ -194,5 +195,5 @@ class Pipeline:
                 lo = max(0, i + 1 - METER_FRAMES)
                 c = float(10 * np.log10(np.mean(10 ** (cdb[lo:i + 1] / 10))))
                 a = None if adb is None else float(10 * np.log10(np.mean(10 ** (adb[lo:i + 1] / 10))))
-                out.append(Meter(t=(first + i + 1) * FRAME_S, caller_dbov=c, agent_dbov=a))
+                out.append(Meter(t=frame_time(first + i + 1), caller_dbov=c, agent_dbov=a))
         return out

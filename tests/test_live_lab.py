@@ -166,7 +166,9 @@ def test_listen_speaks_each_prompt_into_the_call_and_counts_from_its_end(lab_env
     agent = [r for r in recs if r["event"] == "condition" and r["channel"] == "agent"]
     assert [p[1:] for p in prompts[:3]] == [("greeting", 1), ("silent_line", 2), ("silent_line", 3)], recs
     spoken = [r for r in agent if r["condition"] == "speech"]
-    assert spoken and prompts[0][0] <= spoken[0]["since"] <= prompts[0][0] + 1.0  # the TTS line arrived
+    # the TTS line arrived: the first render starts the espeak worker, which can take a second or two
+    # on a loaded machine; a cached line plays in ~20 ms (bench_tts.py)
+    assert spoken and prompts[0][0] <= spoken[0]["since"] <= prompts[0][0] + 3.0
     ends = [r["since"] for r in agent if r["condition"] == "silent" and r["since"] < prompts[1][0]]
     # the wait runs from the end of the spoken line: the agent channel's speech end, or the end of
     # playback if that came later (both are the end of the agent's line)
