@@ -2,7 +2,8 @@
 
 A softphone's output (and its PulseAudio monitor, or WASAPI loopback) carries exact digital zero
 between calls and real samples, even if only line hiss, while a call is up. So: a call starts when
-the caller stream carries sound after at least `start_after_zero_s` of digital zero, and a call that
+the caller stream carries sound after at least `start_after_zero_s` of digital zero (or after any
+digital zero the stream opened with: the app was started just before the call), and a call that
 started that way ends after `end_after_zero_s` of digital zero. Hold also plays digital zero, so the
 end rule is suspended while the call is on hold. Pure: stream time from samples, no clock.
 """
@@ -34,6 +35,7 @@ class AutoCallDetector:
         self._rest = np.zeros(0)
         self._frames = 0
         self._zero_run = 0  # consecutive digital-zero frames so far
+        self._heard = False  # any sound yet on this stream
         self.in_call = False  # a call this detector started (hooks drive the others)
         self.on_hold = False
 
@@ -56,7 +58,11 @@ class AutoCallDetector:
                     self.in_call = False
                     out.append((frame_time(k + 1), "call_end"))
                 continue
-            if not self.in_call and self._zero_run >= start_frames:
+            # the stream opening on digital zero counts as a gap however short it was: the app
+            # was started just before the call
+            opened_quiet = not self._heard and self._zero_run > 0
+            self._heard = True
+            if not self.in_call and (self._zero_run >= start_frames or opened_quiet):
                 self.in_call = True
                 out.append((frame_time(k), "call_start"))  # the call began with this frame
             self._zero_run = 0

@@ -29,7 +29,7 @@ Rules (the standard, SERVICE_STANDARD.md, as this engine applies them):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -410,7 +410,3 @@ class ScriptEngine:
             self._shown_due = key
             out.append(Deadline(t=t, protocol=key[0], due=due))
 
-
-def replace_options(engine: ScriptEngine, **changes: object) -> None:
-    """Change engine options between calls (e.g. the agent toggles automatic TTS)."""
-    engine.options = replace(engine.options, **changes)  # type: ignore[arg-type]
