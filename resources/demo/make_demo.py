@@ -178,10 +178,10 @@ def plan() -> Plan:
     # 5. Closing: the agent's closing line, the closing event, silence, "anything else?", call end.
     closing_end = p.agent(t + cs(0.8), "goodbye", "closing line")
     p.events.append((closing_end + cs(0.3), "closing"))
-    p.prompts.append((closing_end + cs(WAIT), "closing", 1, f"end of {p.last['agent']} + 5.0 s"))
+    p.prompts.append((closing_end + cs(WAIT), "closing", 2, f"end of {p.last['agent']} + 5.0 s"))
     anything_end = p.agent(closing_end + cs(WAIT + REACTION), "if-correct-press", "anything else?")
     end = anything_end + cs(3.0)
-    p.not_due.append((anything_end + cs(WAIT), "closing", 2,
+    p.not_due.append((anything_end + cs(WAIT), "closing", 3,
                       f"end of {p.last['agent']} + 5.0 s: after call_end"))
     p.events.append((end, "call_end"))
     p.sections.append(("closing", t, end))
@@ -228,7 +228,7 @@ def check_brief(demo: Demo) -> None:
     normal = sorted((t.span.start, t.span.end) for t in demo.turns if t.label.endswith(" normal"))
     _require(normal[-1][1] - normal[0][0] >= 15.0, "the normal exchange is shorter than 15 s")
     _require(all(b[0] - a[1] < 3.0 for a, b in itertools.pairwise(normal)), "a normal gap >= 3 s")
-    _require(demo.due("closing", 2) > demo.call.duration, "closing step 2 would be due before call_end")
+    _require(demo.due("closing", 3) > demo.call.duration, "closing step 3 would be due before call_end")
     _require(demo.call.n * 4 + 44 < 6_000_000, "the WAV would exceed 6 MB")
 
 
