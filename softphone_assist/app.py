@@ -109,6 +109,9 @@ def build_session(settings: Settings, opts: LiveOptions, stack: ExitStack,
 
         calllog = CallLog()
         stack.callback(calllog.close)
+        # a call still open in the log is one the app did not see end (it was stopped or crashed)
+        calllog.end_open_calls(datetime.now(), "app stopped")
+        stack.callback(lambda: calllog.end_open_calls(datetime.now(), "app stopped"))
     return LiveSession(pipeline=pipeline, audio=audio, commands=commands, speaker=speaker,
                        speak_auto=mode == "auto", calllog=calllog,
                        autocall=AutoCallDetector(rate) if opts.autocall else None)
