@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -53,19 +54,19 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
     def hold_or_resume() -> None:
         session.request("resume" if session.pipeline.engine.call_state == "on_hold" else "hold", "button")
 
-    for signal, what in ((overlay.speak_requested, "speak"), (overlay.skip_requested, "skip"),
+    for qt_signal, what in ((overlay.speak_requested, "speak"), (overlay.skip_requested, "skip"),
                          (overlay.snooze_requested, "snooze"), (overlay.call_start_requested, "start"),
                          (overlay.end_requested, "end")):
-        signal.connect(lambda what=what: session.request(what, "button"))
+        qt_signal.connect(lambda what=what: session.request(what, "button"))
     overlay.hold_requested.connect(hold_or_resume)
 
     hotkeys: GlobalHotkeys | None = None
     try:
         hotkeys = GlobalHotkeys({k: v for k, v in asdict(settings.hotkeys).items() if v})
-        for signal, what in ((hotkeys.speak_requested, "speak"), (hotkeys.skip_requested, "skip"),
+        for qt_signal, what in ((hotkeys.speak_requested, "speak"), (hotkeys.skip_requested, "skip"),
                              (hotkeys.snooze_requested, "snooze"), (hotkeys.call_start_requested, "start"),
                              (hotkeys.end_requested, "end")):
-            signal.connect(lambda what=what: session.request(what, "hotkey"))
+            qt_signal.connect(lambda what=what: session.request(what, "hotkey"))
         hotkeys.hold_requested.connect(hold_or_resume)
         hotkeys.start()
     except HotkeyError as e:
@@ -111,6 +112,10 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
         if done is not None and not finished_at and done():
             finished_at.append(now)
             QTimer.singleShot(int(linger_s * 1000), app.quit)
+
+    # Ctrl-C or a logout's SIGTERM: quit through the event loop, so the call log and devices close
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
 
     timer = QTimer()
     timer.setInterval(TICK_MS)
