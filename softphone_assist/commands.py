@@ -13,13 +13,18 @@ from softphone_assist.errors import UserError
 log = logging.getLogger("softphone_assist")
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings_and_problems():  # type: ignore[no-untyped-def]
+    """The layered settings; each problem (file, key, what was kept) is also printed on stderr."""
     from softphone_assist.settings import load_settings
 
     settings, problems = load_settings()
     for p in problems:
         sys.stderr.write(f"softphone-assist: settings: {p}\n")
-    return settings
+    return settings, problems
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    return _settings_and_problems()[0]
 
 
 def dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -111,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no display here (DISPLAY is not set): the overlay needs a desktop; "
                         "use `softphone-assist listen --caller DEV --jsonl` on a server, "
                         "or `softphone-assist demo` to see the timeline of the demo call")
-    settings = _settings()
+    settings, problems = _settings_and_problems()
     with ExitStack() as stack:
         session = build_session(settings, LiveOptions(caller=args.caller, agent=args.agent), stack)
-        return run_app(session, settings)
+        return run_app(session, settings, notes=[f"settings: {p}" for p in problems])

@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -40,8 +40,12 @@ def _save_position(x: int, y: int) -> None:
 
 def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool] | None = None,
             linger_s: float = 3.0, screenshot: Path | None = None,
-            on_tick: Callable[[LiveSession], None] | None = None) -> int:
-    """Show the overlay and pump the session until the user quits (or `done()` says so)."""
+            on_tick: Callable[[LiveSession], None] | None = None, notes: Sequence[str] = (),
+            notes_s: float = 20.0) -> int:
+    """Show the overlay and pump the session until the user quits (or `done()` says so).
+
+    `notes` (e.g. settings that were invalid and fell back to their defaults) show in the overlay's
+    banner for the first `notes_s` seconds, beside any device problem."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
@@ -99,8 +103,9 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
         updates = session.pump()
         now = session.pipeline.t
         overlay.apply_all(updates, now=now)
-        if session.problems:
-            overlay.show_device_problem("; ".join(session.problems))
+        shown = [*session.problems, *(notes if now < notes_s else ())]
+        if shown:
+            overlay.show_device_problem("; ".join(shown))
         else:
             overlay.clear_device_problem()
         if on_tick is not None:
