@@ -12,42 +12,14 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from test_ui_x11 import needs_x, x_display  # Xvfb + openbox, shared with the overlay's own X11 tests
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
-XVFB, OPENBOX = shutil.which("Xvfb"), shutil.which("openbox")
-pytestmark = pytest.mark.skipif(not (XVFB and OPENBOX), reason="needs Xvfb and openbox (./setup.sh test)")
-
-
-@pytest.fixture
-def display() -> Iterator[str]:
-    Xlib = pytest.importorskip("Xlib.display")
-    assert XVFB and OPENBOX
-    r, w = os.pipe()
-    xvfb = subprocess.Popen([XVFB, "-displayfd", str(w), "-screen", "0", "1024x700x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as ready:
-        name = ":" + ready.readline().strip()
-    wm = subprocess.Popen([OPENBOX, "--sm-disable"], env={**os.environ, "DISPLAY": name},
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    d = Xlib.Display(name)
-    check = d.intern_atom("_NET_SUPPORTING_WM_CHECK")
-    for _ in range(400):  # the WM needs a moment; bounded, not a timing assertion
-        if d.screen().root.get_full_property(check, 0) is not None:
-            break
-        time.sleep(0.05)
-    d.close()
-    try:
-        yield name
-    finally:
-        for p in (wm, xvfb):
-            p.terminate()
-            p.wait(timeout=10)
+pytestmark = needs_x
+__all__ = ["x_display"]  # the fixture is used by name
 
 
 def _softphone_window(d, X):  # type: ignore[no-untyped-def]
@@ -96,7 +68,8 @@ def _find(d, name: str):  # type: ignore[no-untyped-def]
     return walk(d.screen().root)
 
 
-def test_demo_overlay_is_on_top_and_never_takes_focus(display: str, tmp_path: Path):
+def test_demo_overlay_is_on_top_and_never_takes_focus(x_display: str, tmp_path: Path):
+    display = x_display
     from Xlib import X
     from Xlib import display as xdisplay
 
