@@ -13,6 +13,7 @@ after it (a caller who speaks exactly when the next step is due has answered).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -95,10 +96,9 @@ class Pipeline:
         # a VAD per channel whose tracker reads it (webrtcvad keeps state per stream)
         self._caller_vad = vad_factory(rate, self.detector.vad_mode) if self.caller.uses_vad else None
         self._agent_vad = vad_factory(rate, self.detector.vad_mode) if has_agent else None
-        opts = engine_options or EngineOptions()
-        self.engine = ScriptEngine(script, call_started_at,
-                                   EngineOptions(has_agent_channel=has_agent, tts_speaks=opts.tts_speaks,
-                                                 company=opts.company, title=opts.title))
+        # whether there is an agent channel is the pipeline's to say, not the caller's
+        opts = replace(engine_options or EngineOptions(), has_agent_channel=has_agent)
+        self.engine = ScriptEngine(script, call_started_at, opts)
         self._scheduled: list[EngineInput] = []
         self.rejected: list[str] = []  # call events that made no sense (hold while idle…): for the log
         self._meters = meters
