@@ -93,7 +93,17 @@ def build_session(settings: Settings, opts: LiveOptions, stack: ExitStack,
         stack.callback(capture.close)
         audio, has_agent = capture, agent is not None
     mode = opts.speak or settings.tts.mode
-    speaker = _speaker(settings, script, _tts_outputs(settings, opts), stack) if mode != "off" else None
+    speaker, notes = None, []
+    if mode != "off":
+        try:
+            speaker = _speaker(settings, script, _tts_outputs(settings, opts), stack)
+        except UserError as e:
+            if opts.speak:  # asked for on the command line: say why and stop
+                raise
+            # from the settings: the overlay still helps without a voice; say why it is silent
+            notes.append(f"TTS is off: {e}")
+            log.warning("TTS is off: %s", e)
+            mode = "off"
     pipeline = Pipeline(rate, script, WebRtcVad, has_agent=bool(has_agent),
                         call_started_at=opts.started_at or datetime.now(), detector=settings.detector,
                         engine_options=EngineOptions(tts_speaks=mode == "auto"), meters=True)
@@ -114,7 +124,7 @@ def build_session(settings: Settings, opts: LiveOptions, stack: ExitStack,
         stack.callback(lambda: calllog.end_open_calls(datetime.now(), "app stopped"))
     return LiveSession(pipeline=pipeline, audio=audio, commands=commands, speaker=speaker,
                        speak_auto=mode == "auto", calllog=calllog,
-                       autocall=AutoCallDetector(rate) if opts.autocall else None)
+                       autocall=AutoCallDetector(rate) if opts.autocall else None, notes=notes)
 
 
 def has_display() -> bool:

@@ -71,7 +71,8 @@ class LiveSession:
     # per frame (0.3 ms a call), so 100 ms chunks keep two streams near 0.5 % of a core; a prompt is
     # then at most 100 ms late, well inside a human's reaction to a line on screen
     min_feed_s: float = 0.1
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # device problems now (refreshed every pump)
+    notes: list[str] = field(default_factory=list)  # start-up notices, e.g. why TTS is off
     current_prompt: ShowPrompt | None = None
     _pending: dict[Channel, list[np.ndarray]] = field(default_factory=lambda: {"caller": [], "agent": []})
     _call_id: int | None = None

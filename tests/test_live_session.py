@@ -177,3 +177,24 @@ def test_speak_button_speaks_the_current_line_and_skip_stops_it():
     assert speaker.spoken == ["下午好,XX公司很高兴为您服务"]
     s.request("skip")
     assert s.pump() is not None and speaker.events == []  # the skip's cancelled finish was consumed
+
+
+def test_a_voice_that_cannot_be_found_turns_tts_off_with_a_notice_not_a_crash(tmp_path, monkeypatch):
+    from contextlib import ExitStack
+
+    import pytest
+
+    from softphone_assist.app import LiveOptions, build_session
+    from softphone_assist.errors import UserError
+    from softphone_assist.settings import Settings, TtsSettings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings = Settings(tts=TtsSettings(mode="on_request", voice="no-such-voice"))
+    opts = LiveOptions(ipc=False, log_calls=False, autocall=False)
+    with ExitStack() as stack:
+        s = build_session(settings, opts, stack, audio=Audio(np.zeros(RATE)), has_agent=False)
+        assert s.speaker is None and any("TTS is off" in n and "no-such-voice" in n for n in s.notes)
+    with ExitStack() as stack, pytest.raises(UserError, match="no-such-voice"):
+        # asked for on the command line (listen --speak auto): stop and say why
+        build_session(settings, LiveOptions(ipc=False, log_calls=False, speak="auto"), stack,
+                      audio=Audio(np.zeros(RATE)), has_agent=False)

@@ -103,7 +103,7 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
         updates = session.pump()
         now = session.pipeline.t
         overlay.apply_all(updates, now=now)
-        shown = [*session.problems, *(notes if now < notes_s else ())]
+        shown = [*session.problems, *((*notes, *session.notes) if now < notes_s else ())]
         if shown:
             overlay.show_device_problem("; ".join(shown))
         else:
