@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_replay_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--channels", default=None, metavar="MAP",
-                   help="caller | agent,caller | caller,agent (default: caller for mono, agent,caller for stereo)")
+                   help="caller | agent,caller | caller,agent (default: caller for mono, agent,caller for "
+                        "stereo; caller on a stereo file mixes its channels into the caller)")
     r.add_argument("--events", type=Path, default=None, metavar="CALL_EVENTS.jsonl",
                    help='call-state events, one JSON object per line: {"t": 12.5, "event": "hold"} '
                         "(default: call_start at 0, call_end at the end of the file)")

@@ -237,8 +237,18 @@ def test_mono_file_with_a_stereo_map_is_an_error(tmp_path: Path) -> None:
 
 
 def test_map_must_name_every_channel(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"--channels caller names 1 channel\(s\) but the file has 2"):
-        open_call(stereo_8k(tmp_path), channels="caller")
+    with pytest.raises(InputError, match=r"--channels agent,caller,- names 3 channel\(s\) but the file has 2"):
+        open_call(stereo_8k(tmp_path), channels="agent,caller,-")
+
+
+def test_caller_alone_on_a_stereo_file_mixes_its_channels(tmp_path: Path) -> None:
+    left, right = np.full(800, 1000, np.int16), np.full(800, 3000, np.int16)
+    sf.write(tmp_path / "st.wav", np.stack([left, right], axis=1), 8000, subtype="PCM_16")
+    with open_call(tmp_path / "st.wav", channels="caller") as reader:
+        assert reader.info.channel_map == ("caller",) and not reader.info.has_agent
+        blocks = list(reader.blocks(0.05))
+    assert all(agent is None for _, agent in blocks)
+    assert np.concatenate([c for c, _ in blocks]).tolist() == [2000.0] * 800
 
 
 BAD_MAPS = ["left,right", "caller,caller", "agent", "agent,-", "", "caller,agent,agent"]

@@ -10,6 +10,8 @@ Channel map (``--channels``): one role per file channel, in file order.
 - stereo: default ``agent,caller`` (left = agent, right = caller), or ``caller,agent``;
 - more channels: no default; the map must name every channel, ``-`` for one to ignore,
   e.g. ``--channels agent,caller,-,-``. ``caller,-`` replays a stereo file without the agent.
+- ``--channels caller`` on a file with several channels: a caller-only recording stored in more
+  channels (a stereo export of a mono call, a sound server's monitor): the channels are mixed.
 
 The file is streamed (1 s of source per read) so a one-hour 48 kHz call never sits in memory.
 Resampling is soxr streaming (HQ); the output holds exactly round(n_in * rate / source_rate)
@@ -146,6 +148,8 @@ def _resolve_map(path: Path, channels: int, spec: str | None) -> tuple[str, ...]
     if channels == 1 and roles != ("caller",):
         raise InputError(f"{path}: --channels {spec} does not fit a mono file: mono is the caller alone "
                          f"(use --channels caller or leave --channels out)")
+    if roles == ("caller",):
+        return roles  # a caller-only recording stored in several channels: they are mixed
     if len(roles) != channels:
         raise InputError(f"{path}: --channels {spec} names {len(roles)} channel(s) "
                          f"but the file has {channels}")
@@ -210,6 +214,7 @@ class CallReader:
             has_agent="agent" in roles, channel_map=roles,
         )
         self._cols = [roles.index("caller")] + ([roles.index("agent")] if "agent" in roles else [])
+        self._mix = roles == ("caller",) and snd.channels > 1  # e.g. a stereo export of a mono call
         self._header_s: float | None = None  # duration the header claims, when the data falls short
         if chunk is not None and chunk.size != 0xFFFFFFFF and chunk.bytes_per_s > 0:
             on_disk = path.stat().st_size - chunk.offset
@@ -288,7 +293,10 @@ class CallReader:
             if len(data) == 0:
                 break
             n_read += len(data)
-            yield data[:, self._cols] * INT16_SCALE
+            if self._mix:
+                yield data.mean(axis=1, keepdims=True) * INT16_SCALE
+            else:
+                yield data[:, self._cols] * INT16_SCALE
         if n_read < self.info.frames and self._header_s is None:
             self.warnings.append(
                 f"{self.info.path}: recording is truncated: header says {self.info.duration_s:.3f} s, data "

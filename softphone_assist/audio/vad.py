@@ -8,7 +8,6 @@ the pure core stays free of native audio libraries and unit tests can inject dec
 from __future__ import annotations
 
 import numpy as np
-import webrtcvad
 
 VAD_RATES = (8000, 16000, 32000, 48000)
 VAD_FRAME_MS = (10, 20, 30)
@@ -24,6 +23,8 @@ class WebRtcVad:
             raise ValueError(f"webrtcvad mode must be 0..3, got {mode}")
         self.rate = rate
         self.mode = mode
+        import webrtcvad  # here, not at the top: a mono replay never needs it (18 ms of start-up)
+
         self._vad = webrtcvad.Vad(mode)
         self._frame_lens = {rate * ms // 1000 for ms in VAD_FRAME_MS}
         # webrtcvad.Vad.is_speech is a thin Python wrapper around _webrtcvad.process; calling the
