@@ -35,7 +35,12 @@ def _existing_file(text: str) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="softphone-assist", description=__doc__)
+    p = _Parser(prog="softphone-assist",
+                description="Real-time call assistant: hears the call and shows (or speaks) the service "
+                            "standard's scripted line at the standard's timing. Without a command it opens "
+                            "the overlay on the configured devices.",
+                epilog="Start with `softphone-assist demo`. Exit codes: 0 ok, 1 `call` found no running app, "
+                       "2 bad input or option.")
     p.add_argument("--version", action="version", version=f"softphone-assist {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
