@@ -143,11 +143,10 @@ def test_a_hang_is_killed_after_the_job_timeout(renderer: LineRenderer) -> None:
     renderer.render_blocking(spec("warm"), 30)
     old = renderer.worker.pid
     assert old is not None
-    t0 = time.monotonic()
+    # the worker's 2 s job timeout kills the 1 h sleep: the error says so (no wall-clock assertion)
     with pytest.raises(TtsWorkerError,
                        match=r"did not answer in time \(hung\); killed it while rendering 'HANG'"):
         renderer.render_blocking(spec("HANG"), 30)
-    assert time.monotonic() - t0 < 10  # the 2 s job timeout, not the 1 h sleep
     assert proc_state(old) is None
     assert renderer.render_blocking(spec("next"), 30).path.exists()
 
@@ -176,9 +175,8 @@ def test_voices_come_from_the_worker(renderer: LineRenderer) -> None:
 def test_submit_does_not_block(tmp_path: Path) -> None:
     w = RenderWorker(TONE)
     try:
-        t0 = time.perf_counter()
         f = w.submit_render(spec("x"), tmp_path / "x.wav")
-        assert time.perf_counter() - t0 < 2.0 and not f.done()  # spawning is asynchronous
+        assert not f.done()  # submit returned before the worker (spawned asynchronously) could render
         assert w.wait(f, 30).frames > 0
     finally:
         w.close()
