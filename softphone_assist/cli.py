@@ -100,18 +100,24 @@ def _add_replay_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--events", type=Path, default=None, metavar="CALL_EVENTS.jsonl",
                    help='call-state events, one JSON object per line: {"t": 12.5, "event": "hold"} '
                         "(default: call_start at 0, call_end at the end of the file)")
-    r.add_argument("--locale", default="zh-CN", help="script language: zh-CN (default), zh-TW, en")
+    r.add_argument("--locale", default="zh-CN",
+                   help="script language: zh-CN (default), zh-TW, en; or your own script file (FILE.toml)")
     r.add_argument("--start-time", type=_iso_time, default=None,
                    help="wall-clock time of the call start, used only for the greeting (default: now)")
     r.add_argument("--jsonl", action="store_true", help="print one JSON object per line (the JSONL contract)")
 
 
 def check_locale(locale: str) -> None:
-    from softphone_assist.script.loader import available_locales
+    """A shipped locale, or a call centre's own script file (FILE.toml), which is validated here."""
+    from softphone_assist.script.loader import available_locales, load_script
 
+    if locale.endswith(".toml"):
+        load_script(locale)  # a broken file: ScriptError naming the file, line, key and problem
+        return
     known = available_locales()
     if locale not in known:
-        raise UserError(f"--locale: unknown locale {locale!r} (available: {', '.join(known)})")
+        raise UserError(f"--locale: unknown locale {locale!r} (available: {', '.join(known)}, "
+                        f"or a script file such as my-centre.toml)")
 
 
 def _progress_printer(stream: TextIO) -> Callable[[float, float], None] | None:

@@ -107,3 +107,18 @@ def test_en_locale_and_jsonl_contract(mono_wav: Path):
     first = next(r for r in recs if r["event"] == "prompt")
     assert first["protocol"] == "greeting" and first["step"] == 1 and first["text"].startswith("Good evening")
     assert {"t", "event", "protocol", "step", "text"} <= set(first)
+
+
+def test_a_call_centres_own_script_file_is_used_and_a_broken_one_is_named(mono_wav: Path, tmp_path: Path):
+    from softphone_assist.script.loader import scripts_dir
+
+    own = tmp_path / "my-centre.toml"
+    own.write_text(scripts_dir().joinpath("zh-CN.toml").read_text(encoding="utf-8")
+                   .replace('company = "XX公司"', 'company = "星河通信"'), encoding="utf-8")
+    res = cli("replay", str(mono_wav), "--jsonl", "--locale", str(own), "--start-time", "2026-11-23T09:00:00")
+    assert res.returncode == 0, res.stderr
+    assert '"text": "上午好,星河通信很高兴为您服务"' in res.stdout
+    broken = tmp_path / "broken.toml"
+    broken.write_text(own.read_text(encoding="utf-8").replace("wait_s = 5.0", "wait_s = -5.0", 1), encoding="utf-8")
+    assert_one_line_error(cli("replay", str(mono_wav), "--locale", str(broken)),
+                          "broken.toml:", "ladder.silent_line.step[1].wait_s", "-5.0")
