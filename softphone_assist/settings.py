@@ -86,6 +86,7 @@ class OverlaySettings:
     x: int | None = None  # None: the app places the overlay
     y: int | None = None
     opacity: float = 0.9
+    calm_hide_after_s: float | None = None  # hide when nothing needs the agent this long; 0/None: never
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "overlay.x": check.integer(-100_000, 100_000),
     "overlay.y": check.integer(-100_000, 100_000),
     "overlay.opacity": check.number(0.2, 1.0),
+    "overlay.calm_hide_after_s": lambda v: None if v in (None, 0) else check.number(1.0, 3600.0, " s")(v),
     "log.enabled": check.boolean,
     "log.record_audio": check.record_audio,
 }

@@ -405,3 +405,10 @@ def test_dump_toml_puts_top_level_keys_before_tables() -> None:
 def test_dump_toml_refuses_what_it_cannot_write(value: Any) -> None:
     with pytest.raises(TypeError, match="cannot write"):
         dump_toml({"k": value})
+
+
+@pytest.mark.parametrize("value,expected", [("30", 30.0), ("0", None), ("-3", None)])
+def test_overlay_hides_when_calm_only_when_asked(tmp_path: Path, value: str, expected: float | None) -> None:
+    s, problems = load(write(tmp_path / "user.toml", f"[overlay]\ncalm_hide_after_s = {value}\n"))
+    assert s.overlay.calm_hide_after_s == expected
+    assert bool(problems) == (value == "-3")  # a negative time is reported; the default (never) is kept

@@ -50,6 +50,7 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
     overlay = OverlayWindow(locale=settings.locale, opacity=settings.overlay.opacity,
+                            calm_hide_after_s=settings.overlay.calm_hide_after_s,
                             on_position_changed=_save_position)
     if settings.overlay.x is not None and settings.overlay.y is not None:
         overlay.restore_position(settings.overlay.x, settings.overlay.y)
