@@ -8,16 +8,21 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.autocall import AutoCallDetector
 from softphone_assist.errors import UserError
+from softphone_assist.events import Update
 from softphone_assist.live import AudioSource, LiveSession
 from softphone_assist.pipeline import Pipeline
 from softphone_assist.script.engine import EngineOptions
 from softphone_assist.script.loader import load_script
 from softphone_assist.script.model import Script
 from softphone_assist.settings import Settings
+
+if TYPE_CHECKING:
+    from softphone_assist.speech import Speaker
 
 log = logging.getLogger("softphone_assist.app")
 LIVE_RATE = 16000
@@ -43,7 +48,7 @@ def script_for(settings: Settings, locale: str | None = None) -> Script:
         company=settings.company or None, title=settings.title or None, timing=timing or None)
 
 
-def _speaker(settings: Settings, script: Script, outputs: Sequence[str], stack: ExitStack):  # type: ignore[no-untyped-def]
+def _speaker(settings: Settings, script: Script, outputs: Sequence[str], stack: ExitStack) -> Speaker:
     import platformdirs
 
     from softphone_assist.audio.playback import resolve_output
@@ -137,7 +142,7 @@ def has_display() -> bool:
 
 
 def run_listen(session: LiveSession, *, seconds: float | None, write: Callable[[str], None],
-               fmt: Callable[[object], str | None], sleep_s: float = 0.02) -> int:
+               fmt: Callable[[Update], str | None], sleep_s: float = 0.02) -> int:
     """Pump the session without a window until `seconds` of stream time, Ctrl-C or SIGTERM."""
     import signal
     import time

@@ -7,13 +7,18 @@ import logging
 import sys
 from contextlib import ExitStack
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from softphone_assist.errors import UserError
+
+if TYPE_CHECKING:
+    from softphone_assist.settings import Settings
 
 log = logging.getLogger("softphone_assist")
 
 
-def _settings_and_problems():  # type: ignore[no-untyped-def]
+def _settings_and_problems() -> tuple[Settings, list[str]]:
     """The layered settings; each problem (file, key, what was kept) is also printed on stderr."""
     from softphone_assist.settings import load_settings
 
@@ -23,7 +28,7 @@ def _settings_and_problems():  # type: ignore[no-untyped-def]
     return settings, problems
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     return _settings_and_problems()[0]
 
 
@@ -64,7 +69,7 @@ def demo(args: argparse.Namespace) -> int:
     return _demo_overlay(args, settings, locale, wav, events)
 
 
-def _demo_overlay(args, settings, locale, wav, events) -> int:  # type: ignore[no-untyped-def]
+def _demo_overlay(args: argparse.Namespace, settings: Settings, locale: str, wav: Path, events: Path) -> int:
     from softphone_assist.app import LiveOptions, build_session
     from softphone_assist.audio.paced import PacedFileSource
     from softphone_assist.callevents import load_call_events
@@ -105,7 +110,7 @@ def listen(args: argparse.Namespace) -> int:
         session = build_session(settings, opts, stack)
         sys.stderr.write(f"softphone-assist: listening since {datetime.now().isoformat(timespec='seconds')}"
                          f"{'' if args.seconds is None else f' for {args.seconds:g} s'}\n")
-        return run_listen(session, seconds=args.seconds, write=write, fmt=fmt)  # type: ignore[arg-type]
+        return run_listen(session, seconds=args.seconds, write=write, fmt=fmt)
 
 
 def run(args: argparse.Namespace) -> int:

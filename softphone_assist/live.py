@@ -105,7 +105,7 @@ class LiveSession:
         if what in ("skip", "snooze"):
             if self.speaker is not None:
                 self.speaker.skip()
-            self.pipeline.user_command(what)
+            self.pipeline.user_command("skip" if what == "skip" else "snooze")
             return
         kind = CALL_REQUESTS.get(what)
         if kind is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 
@@ -124,8 +125,8 @@ class Pipeline:
     def line_spoken(self, t: float | None = None) -> None:
         self.schedule([LineSpoken(t=self.t if t is None else t)])
 
-    def user_command(self, command: str) -> None:
-        self.schedule([UserCommand(t=self.t, command=command)])  # type: ignore[arg-type]
+    def user_command(self, command: Literal["skip", "snooze"]) -> None:
+        self.schedule([UserCommand(t=self.t, command=command)])
 
     def caller_stats(self) -> LineStats:
         return self.caller.stats()
