@@ -17,9 +17,10 @@ RUNTIME_PKGS=(python3 python3-venv libportaudio2 libsndfile1 espeak-ng libespeak
               libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
               libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxcb-shape0 libxcb-xinerama0
               libxcb-randr0 libxcb-xfixes0)
-# tests: a second real voice, a private sound server and real softphones (shared/e2e/softphone-lab),
-# a virtual display with a window manager
-TEST_PKGS=(sox asterisk-core-sounds-it-wav pulseaudio pulseaudio-utils alsa-utils baresip-core baresip-x11
+# tests: a second real voice, the `en` alias folder of the recorded prompts (asterisk-core-sounds-en
+# makes /usr/share/asterisk/sounds/en; -en-wav alone does not), a private sound server and real
+# softphones (shared/e2e/softphone-lab), a virtual display with a window manager
+TEST_PKGS=(sox asterisk-core-sounds-en asterisk-core-sounds-it-wav pulseaudio pulseaudio-utils alsa-utils baresip-core baresip-x11
            iproute2 coreutils xvfb xauth openbox x11-utils)
 
 pkgs=("${RUNTIME_PKGS[@]}")

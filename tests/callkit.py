@@ -62,7 +62,16 @@ def dbov_rms(x: np.ndarray) -> float:
 # Recorded speech
 # ---------------------------------------------------------------------------------------------
 def _package_of(name: str) -> str:
-    return f"asterisk-core-sounds-{name.split('/', 1)[0][:2]}-wav"
+    """The Debian package that provides a prompt's folder.
+
+    A voice folder (`en_US_f_Allison`) comes with the WAV package of its language
+    (asterisk-core-sounds-en-wav); a bare language folder (`en`) is an alias that only the
+    language's base package (asterisk-core-sounds-en) creates.
+    """
+    folder = name.split("/", 1)[0]
+    if "_" not in folder:
+        return f"asterisk-core-sounds-{folder}"
+    return f"asterisk-core-sounds-{folder[:2]}-wav"
 
 
 def have_speech(voice: str = "en_US_f_Allison") -> bool:

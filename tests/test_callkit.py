@@ -115,6 +115,13 @@ def test_missing_prompt_and_missing_package_name_the_file_and_the_fix() -> None:
     assert not have_speech("xx_XX_nobody")
 
 
+def test_a_missing_language_alias_names_the_base_package() -> None:
+    # /usr/share/asterisk/sounds/xx is the alias folder that asterisk-core-sounds-xx creates
+    fix = r"xx/hello\.wav does not exist \(install the Debian package asterisk-core-sounds-xx\)"
+    with pytest.raises(SpeechUnavailable, match=fix):
+        utterance("xx/hello")
+
+
 @needs_speech
 def test_missing_prompt_in_an_installed_voice() -> None:
     with pytest.raises(SpeechUnavailable, match="no such prompt"):
