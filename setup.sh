@@ -13,7 +13,7 @@ shift || true
 # What the app needs at run time, and what the tests need on top (real speech, a sound server,
 # a virtual display, CJK fonts for the overlay screenshot).
 RUNTIME_PKGS=(python3 python3-venv libportaudio2 libsndfile1 espeak-ng libespeak-ng1
-              libasound2-plugins asterisk-core-sounds-en-wav fonts-wqy-microhei
+              libasound2-plugins libpulse0 asterisk-core-sounds-en-wav fonts-wqy-microhei
               libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4
               libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxcb-shape0 libxcb-xinerama0
               libxcb-randr0 libxcb-xfixes0)
@@ -21,7 +21,10 @@ RUNTIME_PKGS=(python3 python3-venv libportaudio2 libsndfile1 espeak-ng libespeak
 # makes /usr/share/asterisk/sounds/en; -en-wav alone does not), a private sound server and real
 # softphones (shared/e2e/softphone-lab), a virtual display with a window manager
 TEST_PKGS=(sox asterisk-core-sounds-en asterisk-core-sounds-it-wav pulseaudio pulseaudio-utils alsa-utils baresip-core baresip-x11
-           iproute2 coreutils xvfb xauth openbox x11-utils)
+           iproute2 coreutils xvfb xauth openbox x11-utils
+           chromium  # tests/test_audit_report.py opens the audit report in real headless Chromium
+           dpkg-dev patchelf lintian mmdebstrap  # packaging/build-deb; tests/test_deb.py's clean Debian root
+           pipewire pipewire-pulse wireplumber dbus-daemon)  # tests/test_libpulse.py, bench_live_cpu.py: PipeWire
 
 pkgs=("${RUNTIME_PKGS[@]}")
 [ "$mode" = test ] && pkgs+=("${TEST_PKGS[@]}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -88,65 +89,66 @@ def bench_render(cache_dir: Path, rate: int) -> tuple[LineRenderer, str]:
 
 
 def bench_first_sound(renderer: LineRenderer, voice_id: str, rate: int, trials: int, latency: float) -> None:
-    from test_tts_support import PrivatePulse, pulseaudio_available, reinit_portaudio
+    from soundserver import SoundServer, why_not
 
-    why = pulseaudio_available()
+    why = why_not("pulseaudio", alsa_pulse=True)
     if why:
         print(f"prompt -> first sound: skipped ({why})")
         return
-    pp = PrivatePulse(Path(f"/tmp/tts-bench-pulse-{os.getpid()}"), {"agent_mic_in": 1}, rate=48000)
-    pp.start()
-    os.environ.update(pp.client_env())
+    pp = SoundServer("pulseaudio", Path(tempfile.mkdtemp(prefix="tts-bench-pulse-")), {"agent_mic_in": 1})
     try:
-        reinit_portaudio()
-        import sounddevice as sd
+        pp.start()
+        pp.keep_running(settle_s=2.5)
+        with pp.as_default():
+            import sounddevice as sd
 
-        from softphone_assist.audio import playback
-        from softphone_assist.speech import Speaker, SpeechFinished
+            from softphone_assist.audio import playback
+            from softphone_assist.speech import Speaker, SpeechFinished
 
-        playback.DEFAULT_LATENCY_S = latency
-        loud: list[float] = []  # ADC time of the first loud sample since `armed`
-        armed = threading.Event()
+            playback.DEFAULT_LATENCY_S = latency
+            loud: list[float] = []  # ADC time of the first loud sample since `armed`
+            armed = threading.Event()
 
-        def on_input(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-            if armed.is_set() and not loud:
-                hit = np.flatnonzero(np.abs(indata[:, 0]) > 0.01)
-                if hit.size:
-                    loud.append(time_info.inputBufferAdcTime + hit[0] / 48000)
+            def on_input(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+                if armed.is_set() and not loud:
+                    hit = np.flatnonzero(np.abs(indata[:, 0]) > 0.01)
+                    if hit.size:
+                        loud.append(time_info.inputBufferAdcTime + hit[0] / 48000)
 
-        os.environ["PULSE_SOURCE"] = "agent_mic_in.monitor"  # read when the stream opens
-        mic = sd.InputStream(device="pulse", samplerate=48000, channels=1, blocksize=240,
-                             latency="low", callback=on_input)
-        os.environ.pop("PULSE_SOURCE")
-        mic.start()
-        speaker = Speaker(renderer, [playback.resolve_output("agent_mic_in")], voice_id, rate=rate)
-        lat, call = [], []
-        for i in range(trials):
-            line = LINES[i % len(LINES)]
-            time.sleep(0.3)
-            loud.clear()
-            armed.set()
-            t0 = mic.time  # PortAudio stream clock, the clock of inputBufferAdcTime
-            c0 = time.perf_counter()
-            speaker.speak(line)
-            call.append(time.perf_counter() - c0)
-            while not any(isinstance(e, SpeechFinished) for e in speaker.poll()):
-                time.sleep(0.01)
-            armed.clear()
-            if loud:
-                lat.append(loud[0] - t0)
-        mic.stop()
-        mic.close()
-        print(f"speak() of a cached line returns in: median {ms(statistics.median(call))}, "
-              f"max {ms(max(call))}")
-        if lat:
-            print(f"cached prompt -> first sound on the sink's monitor ({len(lat)}/{trials} trials, "
-                  f"output latency {latency * 1000:.0f} ms): median {ms(statistics.median(lat))}, "
-                  f"min {ms(min(lat))}, max {ms(max(lat))}  (target <= 150 ms)")
-        else:
-            print("cached prompt -> first sound: no sound arrived on the monitor")
+            os.environ["PULSE_SOURCE"] = "agent_mic_in.monitor"  # read when the stream opens
+            mic = sd.InputStream(device="pulse", samplerate=48000, channels=1, blocksize=240,
+                                 latency="low", callback=on_input)
+            os.environ.pop("PULSE_SOURCE")
+            mic.start()
+            speaker = Speaker(renderer, [playback.resolve_output("agent_mic_in")], voice_id, rate=rate)
+            lat, call = [], []
+            for i in range(trials):
+                line = LINES[i % len(LINES)]
+                time.sleep(0.3)
+                loud.clear()
+                armed.set()
+                t0 = mic.time  # PortAudio stream clock, the clock of inputBufferAdcTime
+                c0 = time.perf_counter()
+                speaker.speak(line)
+                call.append(time.perf_counter() - c0)
+                while not any(isinstance(e, SpeechFinished) for e in speaker.poll()):
+                    time.sleep(0.01)
+                armed.clear()
+                if loud:
+                    lat.append(loud[0] - t0)
+            mic.stop()
+            mic.close()
+            print(f"speak() of a cached line returns in: median {ms(statistics.median(call))}, "
+                  f"max {ms(max(call))}")
+            if lat:
+                print(f"cached prompt -> first sound on the sink's monitor ({len(lat)}/{trials} trials, "
+                      f"output latency {latency * 1000:.0f} ms): median {ms(statistics.median(lat))}, "
+                      f"min {ms(min(lat))}, max {ms(max(lat))}  (target <= 150 ms)")
+            else:
+                print("cached prompt -> first sound: no sound arrived on the monitor")
     finally:
         pp.stop()
+        shutil.rmtree(pp.root, ignore_errors=True)
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.autocall import AutoCallDetector
 from softphone_assist.errors import UserError
 from softphone_assist.events import Update
-from softphone_assist.live import AudioSource, LiveSession
+from softphone_assist.live import AudioSource, CommandSource, LiveSession
 from softphone_assist.pipeline import Pipeline
 from softphone_assist.script.engine import EngineOptions
 from softphone_assist.script.loader import load_script
@@ -111,22 +111,27 @@ def build_session(settings: Settings, opts: LiveOptions, stack: ExitStack,
             mode = "off"
     pipeline = Pipeline(rate, script, WebRtcVad, has_agent=bool(has_agent),
                         call_started_at=opts.started_at or datetime.now(), detector=settings.detector,
-                        engine_options=EngineOptions(tts_speaks=mode == "auto"), meters=True)
-    commands = None
+                        engine_options=EngineOptions(tts_speaks=mode == "auto"), meters=True,
+                        coach=settings.coach.config())
+    commands: CommandSource | None = None
     if opts.ipc:
         from softphone_assist.ipc import IpcServer
 
-        commands = IpcServer()
-        stack.callback(commands.close)
+        server = IpcServer()
+        stack.callback(server.close)
+        commands = server
     calllog = None
     if opts.log_calls and settings.log.enabled:
-        from softphone_assist.calllog import CallLog
+        from softphone_assist.calllog import CallLog, LiveCallLog, NumberFromHooks
 
-        calllog = CallLog()
+        # never raises: a locked or damaged log is reported and retried, assistance goes on; at
+        # start it closes the calls that dead instances left open and drops calls past keep_days
+        hashed = settings.log.hash_numbers
+        calllog = LiveCallLog(lambda: CallLog(hash_numbers=hashed, busy_timeout_ms=100),
+                              keep_days=settings.log.keep_days or None)
         stack.callback(calllog.close)
-        # a call still open in the log is one the app did not see end (it was stopped or crashed)
-        calllog.end_open_calls(datetime.now(), "app stopped")
-        stack.callback(lambda: calllog.end_open_calls(datetime.now(), "app stopped"))
+        if commands is not None:
+            commands = NumberFromHooks(commands, calllog)
     return LiveSession(pipeline=pipeline, audio=audio, commands=commands, speaker=speaker,
                        speak_auto=mode == "auto", calllog=calllog,
                        autocall=AutoCallDetector(rate) if opts.autocall else None, notes=notes)
@@ -142,8 +147,11 @@ def has_display() -> bool:
 
 
 def run_listen(session: LiveSession, *, seconds: float | None, write: Callable[[str], None],
-               fmt: Callable[[Update], str | None], sleep_s: float = 0.02) -> int:
-    """Pump the session without a window until `seconds` of stream time, Ctrl-C or SIGTERM."""
+               fmt: Callable[[Update], str | None], sleep_s: float = 0.1) -> int:
+    """Pump the session without a window until `seconds` of stream time, Ctrl-C or SIGTERM.
+
+    One pump per `sleep_s`: the capture delivers 100 ms blocks, so waking more often finds nothing
+    new and only costs CPU (bench/bench_live_cpu.py)."""
     import signal
     import time
 

@@ -14,12 +14,15 @@ Each object has exactly the keys ``t`` (stream seconds: a finite number >= 0) an
 of CALL_EVENT_KINDS). Any other key is an error, so a typo does not pass unnoticed.
 
 Order rules (a line that breaks one is an InputError naming ``FILE:LINE``):
-- times never decrease (equal times are fine and keep file order);
-- ``call_start`` at most once, and only as the first event;
-- ``answered`` at most once, before any hold, resume or closing (it may be left out);
-- ``hold`` only when not on hold; ``resume`` only when on hold;
-- ``closing`` (may repeat: the customer can bring up something else) not while on hold;
-- ``call_end`` at most once, from any state (the caller may hang up on hold), and nothing after it.
+- every event must be a move that the script engine's call-state table allows from the state
+  the events before it lead to (script/callstate.py: the one rule book, which the engine
+  applies to the same events): ``hold`` only when not on hold, ``resume`` only when on hold,
+  ``closing`` (may repeat: the customer can bring up something else) not while on hold,
+  ``call_end`` from any state of a call (the caller may hang up on hold);
+- and, for a file of one call: times never decrease (equal times are fine and keep file order);
+  ``call_start`` at most once, and only as the first event (without one, the call is taken as
+  started at 0 s); ``answered`` at most once, before any hold, resume or closing (it may be left
+  out); nothing after ``call_end``.
 
 Completion: without a ``call_start`` one is added at 0 s; without a ``call_end`` one is added
 at the end of the audio; added events have source "auto", events from the file "file".
@@ -29,7 +32,7 @@ as far as it goes, so its events file must still load. They are dropped (the rep
 them) and a dropped ``call_end`` is replaced by one at the end of the audio. An event less than
 1 ms past the end (the precision of the JSONL output) is moved to the end instead.
 
-Pure: stdlib and the records in `events` only.
+Pure: stdlib, the records in `events` and the call-state table.
 """
 
 from __future__ import annotations
@@ -40,8 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from softphone_assist import safejson
 from softphone_assist.errors import InputError
-from softphone_assist.events import CALL_EVENT_KINDS, CallEvent, CallEventKind
+from softphone_assist.events import CALL_EVENT_KINDS, CallEvent, CallEventKind, CallState
+from softphone_assist.script.callstate import next_call_state, refusal
 
 _KEYS = ("t", "event")
 _END_TOLERANCE_S = 0.001
@@ -110,10 +115,10 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _parse_line(where: str, line: str) -> CallEvent:
     try:
-        obj = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+        obj = safejson.loads(line, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as e:
         raise InputError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
-    except ValueError as e:  # from _no_duplicate_keys
+    except ValueError as e:  # from _no_duplicate_keys, or safejson's nesting limit
         raise InputError(f"{where}: {e}") from None
     if not isinstance(obj, dict):
         raise InputError(f"{where}: expected a JSON object like {{\"t\": 1.5, \"event\": \"hold\"}}, "
@@ -144,12 +149,16 @@ class _SequenceChecker:
         self._last_t = 0.0
         self._seen: dict[CallEventKind, int] = {}  # kind -> line of its latest occurrence
         self._hold_line: int | None = None  # line of the hold in force
+        self._state: CallState = "idle"  # as the engine's table moves it
 
     def check(self, lineno: int, ev: CallEvent) -> None:
         where = f"{self._path}:{lineno}"
         problem = self._problem(ev)
         if problem:
             raise InputError(f"{where}: {ev.kind} at {ev.t:g} s: {problem}")
+        if self._state == "idle" and ev.kind != "call_start":
+            self._state = "active"  # the call_start added at 0 s (module doc)
+        self._state = next_call_state(self._state, ev.kind) or self._state
         self._count += 1
         self._last_t = ev.t
         self._seen[ev.kind] = lineno
@@ -170,13 +179,17 @@ class _SequenceChecker:
             return f"the call was already answered (line {seen['answered']})"
         if ev.kind == "answered" and any(k in seen for k in ("hold", "resume", "closing")):
             return "answered must come before any hold, resume or closing"
+        state: CallState = "active" if self._state == "idle" and ev.kind != "call_start" else self._state
+        if next_call_state(state, ev.kind) is not None:
+            return None
+        # the table says no; say why in the file's terms where there is a clearer way to put it
         if ev.kind == "hold" and self._hold_line is not None:
             return f"the call is already on hold (line {self._hold_line})"
         if ev.kind == "resume" and self._hold_line is None:
             return "resume without a hold before it"
-        if ev.kind == "closing" and self._hold_line is not None:
+        if self._hold_line is not None:
             return f"the call is on hold (line {self._hold_line}); resume it first"
-        return None
+        return refusal(state, ev.kind)
 
 
 def _complete(p: Path, parsed: list[tuple[int, CallEvent]], duration_s: float) -> CallEvents:

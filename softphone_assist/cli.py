@@ -1,16 +1,19 @@
-"""The `softphone-assist` command: the composition root that parses options and picks the mode."""
+"""The `softphone-assist` command: parses the options; commands.py runs the command they name."""
 
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import NoReturn
 
 from softphone_assist import __version__
 from softphone_assist.errors import UserError
+from softphone_assist.extras import MissingExtraError, from_import_error
 
 EXIT_USAGE = 2
 
@@ -28,6 +31,17 @@ def _iso_time(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO-8601 time such as 2026-02-17T09:30:00") from None
+
+
+def _positive_seconds(text: str) -> float:
+    """A finite number of seconds above 0: nan, inf, 0 and negatives are usage errors."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds above 0") from None
+    return value
 
 
 def _existing_file(text: str) -> Path:
@@ -70,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="caller stream: device name/index, or a PulseAudio source such as caller_line.monitor")
     li.add_argument("--agent", default=None, metavar="DEV", help="the agent's microphone (optional)")
     li.add_argument("--jsonl", action="store_true", help="print JSONL (default: readable timeline)")
-    li.add_argument("--seconds", type=float, default=None, metavar="S", help="stop after S seconds of stream")
+    li.add_argument("--seconds", type=_positive_seconds, default=None, metavar="S",
+                    help="stop after S seconds of stream")
     li.add_argument("--locale", default=None, help="script language: zh-CN, zh-TW, en (default: settings)")
     li.add_argument("--speak", choices=("off", "on_request", "auto"), default=None,
                     help="TTS mode (default: settings)")
@@ -81,15 +96,37 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="open the overlay on the configured devices (the default)")
     run.add_argument("--caller", default=None, metavar="DEV", help="override devices.caller")
     run.add_argument("--agent", default=None, metavar="DEV", help="override devices.agent")
+    run.add_argument("--if-autostart", action="store_true",
+                     help="exit at once, silently, unless the settings say autostart = true (for login entries)")
 
     sub.add_parser("devices", help="list audio inputs/outputs (and PulseAudio monitor sources)")
+
+    from softphone_assist.settings_command import add_parser as add_config_parser
+
+    add_config_parser(sub)
+
+    from softphone_assist.audit.args import add_parsers as add_audit_parsers
+
+    add_audit_parsers(sub)  # audit (QA of many recorded calls) and check (a replay vs its expectation)
 
     lg = sub.add_parser("log", help="print the call log (timelines of recent calls, no audio)")
     lg.add_argument("--last", type=int, default=10, metavar="N", help="the last N calls (default 10)")
     lg.add_argument("--json", action="store_true", help="print JSON")
+    lg.add_argument("--purge", action="store_true",
+                    help="delete logged calls (all of them, or with --before those that started before DATE)")
+    lg.add_argument("--before", type=_iso_time, default=None, metavar="DATE",
+                    help="with --purge: only calls that started before DATE (2026-02-17 or 2026-02-17T09:30)")
 
     sub.add_parser("call", help="tell the running app: call start|answered|hold|resume|closing|end [--number N]",
                    add_help=False)
+
+    # a diagnostic for packagers and IT, not in --help (no help= keeps it out of the command list)
+    tr = sub.add_parser("tts-render", description="Render one line through the TTS worker process into a WAV "
+                                                  "file (nothing is played); prints what was made.")
+    tr.add_argument("text", help="the line to speak")
+    tr.add_argument("--out", type=Path, required=True, metavar="FILE.wav", help="where to write the clip")
+    tr.add_argument("--locale", default="zh-CN", help="picks the voice: zh-CN (default), zh-TW, en")
+    tr.add_argument("--rate", type=int, default=150, help="words per minute (default 150)")
     return p
 
 
@@ -107,62 +144,12 @@ def _add_replay_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--jsonl", action="store_true", help="print one JSON object per line (the JSONL contract)")
 
 
-def check_locale(locale: str) -> None:
-    """A shipped locale, or a call centre's own script file (FILE.toml), which is validated here."""
-    from softphone_assist.script.loader import available_locales, load_script
-
-    if locale.endswith(".toml"):
-        load_script(locale)  # a broken file: ScriptError naming the file, line, key and problem
-        return
-    known = available_locales()
-    if locale not in known:
-        raise UserError(f"--locale: unknown locale {locale!r} (available: {', '.join(known)}, "
-                        f"or a script file such as my-centre.toml)")
-
-
-def _progress_printer(stream: TextIO) -> Callable[[float, float], None] | None:
-    """Progress on stderr for long recordings, only when a person is watching the terminal."""
-    if not stream.isatty():
-        return None
-    last = [-1]
-
-    def show(done: float, total: float) -> None:
-        if total < 120:
-            return
-        pct = int(100 * min(done, total) / total)
-        if pct != last[0]:
-            last[0] = pct
-            stream.write(f"\rreplaying… {pct:3d}% ({done:.0f} of {total:.0f} s)")
-            stream.flush()
-            if pct == 100:
-                stream.write("\r" + " " * 50 + "\r")
-
-    return show
-
-
-def run_replay(path: Path, *, channels: str | None, events: Path | None, locale: str,
-               start_time: datetime | None, jsonl: bool, out: TextIO, err: TextIO) -> int:
-    from softphone_assist.replay import ReplayRun
-    from softphone_assist.timeline import to_jsonl, to_text
-
-    check_locale(locale)
-    run = ReplayRun(path=path, channels=channels, events_path=events, locale=locale,
-                    start_time=start_time or datetime.now())
-    fmt = to_jsonl if jsonl else to_text
-    header_done = False
-    for update in run.updates(progress=_progress_printer(err)):
-        if not jsonl and not header_done and run.info is not None:
-            i = run.info
-            out.write(f"# {i.path.name}: {i.duration_s:.1f} s, {i.source_rate} Hz, {i.channels} ch "
-                      f"({','.join(i.channel_map)}), locale {locale}, "
-                      f"call start {run.start_time.isoformat(timespec='minutes')}\n")
-            header_done = True
-        line = fmt(update)
-        if line is not None:
-            out.write(line + "\n")
-    for w in run.warnings:
-        err.write(f"softphone-assist: warning: {w}\n")
-    return 0
+def _utf8_output() -> None:
+    """Print UTF-8 on every OS: the JSONL and timelines carry Chinese lines, and a redirected stdout
+    on Windows would otherwise use the ANSI code page (cp1252 cannot encode 上午好: a crash)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.encoding.lower().replace("-", "") != "utf8":
+            stream.reconfigure(encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,17 +158,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from softphone_assist.ipc import call_main
 
         return call_main(argv[1:])
+    _utf8_output()
     parser = build_parser()
     args = parser.parse_args(argv or ["run"])
     try:
-        if args.command == "replay":
-            return run_replay(args.file, channels=args.channels, events=args.events, locale=args.locale,
-                              start_time=args.start_time, jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
         from softphone_assist import commands
 
         return commands.dispatch(args, parser)
+    except MissingExtraError as e:
+        sys.stderr.write(e.line() + "\n")
+        return EXIT_USAGE
     except UserError as e:
         sys.stderr.write(f"softphone-assist: error: {e}\n")
+        return EXIT_USAGE
+    except ModuleNotFoundError as e:  # an app-extra module that `extras.require` did not name first
+        missing = from_import_error(args.command or "run", e)
+        if missing is None:
+            raise
+        sys.stderr.write(missing.line() + "\n")
         return EXIT_USAGE
     except BrokenPipeError:  # `softphone-assist replay x.wav | head`: the reader left, nothing is wrong
         sys.stderr.close()

@@ -1,16 +1,18 @@
-"""The live commands of `softphone-assist`: run (the overlay), demo, listen, devices, log."""
+"""The commands of `softphone-assist` that cli.py parsed: replay, run (the overlay), demo, listen, devices, log…"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from softphone_assist.errors import UserError
+from softphone_assist.extras import require
 
 if TYPE_CHECKING:
     from softphone_assist.settings import Settings
@@ -34,14 +36,23 @@ def _settings() -> Settings:
 
 def dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     logging.basicConfig(level=logging.WARNING, format="softphone-assist: %(message)s")
+    if args.command == "replay":
+        return run_replay(args.file, channels=args.channels, events=args.events, locale=args.locale,
+                          start_time=args.start_time, jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
     if args.command == "devices":
-        from softphone_assist.audio.devices import format_devices, list_devices
+        require("devices")
+        from softphone_assist.audio.backends import list_devices
+        from softphone_assist.audio.devices import format_devices
 
         sys.stdout.write(format_devices(list_devices()) + "\n")
         return 0
     if args.command == "log":
-        from softphone_assist.calllog import print_log
+        from softphone_assist.calllog import print_log, purge_log
 
+        if args.before is not None and not args.purge:
+            raise UserError("--before: only with --purge (log --purge --before DATE)")
+        if args.purge:
+            return purge_log(args.before)
         return print_log(args.last, args.json)
     if args.command == "demo":
         return demo(args)
@@ -49,13 +60,76 @@ def dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return listen(args)
     if args.command == "run":
         return run(args)
+    if args.command == "audit":
+        from softphone_assist.audit.command import audit_main
+
+        return audit_main(args)
+    if args.command == "check":
+        from softphone_assist.audit.expect import check_main
+
+        return check_main(args)
+    if args.command == "config":
+        from softphone_assist.settings_command import config_main
+
+        return config_main(args)
+    if args.command == "tts-render":
+        require("tts-render", ("pyttsx3",))
+        from softphone_assist.speech.render_check import render_line
+
+        sys.stdout.write(render_line(args.text, args.locale, args.out, args.rate) + "\n")
+        return 0
     parser.print_help()
+    return 0
+
+
+def _progress_printer(stream: TextIO) -> Callable[[float, float], None] | None:
+    """Progress on stderr for long recordings, only when a person is watching the terminal."""
+    if not stream.isatty():
+        return None
+    last = [-1]
+
+    def show(done: float, total: float) -> None:
+        if total < 120:
+            return
+        pct = int(100 * min(done, total) / total)
+        if pct != last[0]:
+            last[0] = pct
+            stream.write(f"\rreplaying… {pct:3d}% ({done:.0f} of {total:.0f} s)")
+            stream.flush()
+            if pct == 100:
+                stream.write("\r" + " " * 50 + "\r")
+
+    return show
+
+
+def run_replay(path: Path, *, channels: str | None, events: Path | None, locale: str,
+               start_time: datetime | None, jsonl: bool, out: TextIO, err: TextIO) -> int:
+    from softphone_assist.replay import ReplayRun
+    from softphone_assist.script.locale_option import check_locale
+    from softphone_assist.timeline import to_jsonl, to_text
+
+    check_locale(locale)
+    run = ReplayRun(path=path, channels=channels, events_path=events, locale=locale,
+                    start_time=start_time or datetime.now())
+    fmt = to_jsonl if jsonl else to_text
+    header_done = False
+    for update in run.updates(progress=_progress_printer(err)):
+        if not jsonl and not header_done and run.info is not None:
+            i = run.info
+            out.write(f"# {i.path.name}: {i.duration_s:.1f} s, {i.source_rate} Hz, {i.channels} ch "
+                      f"({','.join(i.channel_map)}), locale {locale}, "
+                      f"call start {run.start_time.isoformat(timespec='minutes')}\n")
+            header_done = True
+        line = fmt(update)
+        if line is not None:
+            out.write(line + "\n")
+    for w in run.warnings:
+        err.write(f"softphone-assist: warning: {w}\n")
     return 0
 
 
 def demo(args: argparse.Namespace) -> int:
     from softphone_assist.app import demo_paths, has_display
-    from softphone_assist.cli import run_replay
 
     wav, events = demo_paths()
     settings = _settings()
@@ -66,6 +140,7 @@ def demo(args: argparse.Namespace) -> int:
                              "timeline instead of showing the overlay\n")
         return run_replay(wav, channels=None, events=events, locale=locale, start_time=args.start_time,
                           jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
+    require("demo")
     return _demo_overlay(args, settings, locale, wav, events)
 
 
@@ -73,7 +148,7 @@ def _demo_overlay(args: argparse.Namespace, settings: Settings, locale: str, wav
     from softphone_assist.app import LiveOptions, build_session
     from softphone_assist.audio.paced import PacedFileSource
     from softphone_assist.callevents import load_call_events
-    from softphone_assist.cli import check_locale
+    from softphone_assist.script.locale_option import check_locale
     from softphone_assist.ui.app import run_app
 
     check_locale(locale)
@@ -90,9 +165,10 @@ def _demo_overlay(args: argparse.Namespace, settings: Settings, locale: str, wav
 
 def listen(args: argparse.Namespace) -> int:
     from softphone_assist.app import LiveOptions, build_session, run_listen
-    from softphone_assist.cli import check_locale
+    from softphone_assist.script.locale_option import check_locale
     from softphone_assist.timeline import to_jsonl, to_text
 
+    require("listen", ("sounddevice", "pyttsx3") if args.speak in ("on_request", "auto") else None)
     settings = _settings()
     if args.locale:
         check_locale(args.locale)
@@ -114,6 +190,12 @@ def listen(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.if_autostart:
+        from softphone_assist.settings import load_settings
+
+        if not load_settings()[0].autostart:
+            return 0  # the login entry runs this on every seat; IT turns it on with autostart = true
+    require("run")  # before the imports below, which need PySide6
     from softphone_assist.app import LiveOptions, build_session, has_display
     from softphone_assist.ui.app import run_app
 

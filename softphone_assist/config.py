@@ -55,3 +55,48 @@ class DetectorConfig:
             return cls(**data)
         except ConfigError as e:
             raise ConfigError(str(e).replace("detector.", f"{where}.", 1)) from None
+
+
+COACH_KINDS: tuple[str, ...] = ("overtalk", "agent_quiet", "agent_clipping", "speech_rate")
+
+# (low, high, unit) of each CoachConfig number: values outside are typos, not preferences
+COACH_LIMITS: dict[str, tuple[float, float, str]] = {
+    "overtalk_s": (0.5, 10.0, "s"),
+    "quiet_dbov": (-60.0, -10.0, "dBov"),
+    "quiet_window_s": (2.0, 60.0, "s"),
+    "clip_samples": (1, 100000, "samples"),
+    "clip_window_s": (1.0, 60.0, "s"),
+    "rate_window_s": (5.0, 120.0, "s"),
+    "rate_over": (0.05, 2.0, "(fraction)"),
+    "repeat_s": (10.0, 3600.0, "s"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CoachConfig:
+    """When the agent gets a coaching hint (issue 9 §4; softphone_assist/detect/coach.py).
+
+    Durations of agent speech count only the agent's own speech while the coach listens (in a
+    call, not on hold, not while following a ladder prompt). `kinds`: the hints that are on.
+    """
+
+    overtalk_s: float = 1.5  # agent and caller both talking this long: "let the customer finish"
+    quiet_dbov: float = -35.0  # active speech level of the agent below this ...
+    quiet_window_s: float = 10.0  # ... over this much agent speech: "move the microphone closer"
+    clip_samples: int = 10  # this many clipped samples ...
+    clip_window_s: float = 5.0  # ... within this much agent speech: "your microphone is too loud"
+    rate_window_s: float = 20.0  # syllable rate over this much agent speech ...
+    rate_over: float = 0.30  # ... more than this fraction above the script's rate: "slow down"
+    repeat_s: float = 120.0  # each kind at most once per this much stream time
+    kinds: frozenset[str] = frozenset(COACH_KINDS)
+
+    def __post_init__(self) -> None:
+        for name, (low, high, unit) in COACH_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"coach.{name}: expected a number, got {value!r}")
+            if not low <= value <= high:  # also refuses nan
+                raise ConfigError(f"coach.{name}: {value} is outside {low:g}..{high:g} {unit}")
+        unknown = sorted(set(self.kinds) - set(COACH_KINDS))
+        if unknown:
+            raise ConfigError(f"coach: unknown kind {unknown[0]!r} (known: {', '.join(COACH_KINDS)})")

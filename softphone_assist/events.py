@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Channel = Literal["caller", "agent"]
-Condition = Literal["speech", "silent", "low_volume", "noisy"]
-CALLER_CONDITIONS: tuple[Condition, ...] = ("speech", "silent", "low_volume", "noisy")
+Condition = Literal["speech", "silent", "low_volume", "noisy", "tone"]
+# tone: a telephone tone on the caller's line (ringback, busy, DTMF, fax...), never the caller speaking
+CALLER_CONDITIONS: tuple[Condition, ...] = ("speech", "silent", "low_volume", "noisy", "tone")
 
 CallEventKind = Literal["call_start", "answered", "hold", "resume", "closing", "call_end"]
+# the state of the call, as the script engine's call-state table moves it (script/callstate.py)
+CallState = Literal["idle", "active", "on_hold", "closing", "ended"]
 CALL_EVENT_KINDS: tuple[CallEventKind, ...] = (
     "call_start", "answered", "hold", "resume", "closing", "call_end",
 )
@@ -74,9 +77,11 @@ class ConditionChanged:
     condition: Condition
     since: float
     stats: LineStats = field(default_factory=LineStats)
+    tone_hz: tuple[int, ...] = ()  # condition "tone": its 1 or 2 frequencies
+    tone_kind: str | None = None  # condition "tone": ringback | busy | congestion | dtmf | cng | ced | sit | unknown
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "t": _t(self.t),
             "event": "condition",
             "channel": self.channel,
@@ -84,6 +89,49 @@ class ConditionChanged:
             "since": _t(self.since),
             **self.stats.to_json(),
         }
+        if self.condition == "tone":
+            out["tone_hz"] = list(self.tone_hz)
+            out["tone_kind"] = self.tone_kind
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class NoAudio:
+    """A channel's device delivered nothing from `since` (unplugged, sink unloaded, stalled): an
+    outage, not silence. `t == since` when it starts; `ended` at `t` when audio is back.
+
+    The capture fills the lost time with zeros so that stream time stays samples / rate; these
+    records say which zeros are not audio. Nothing is concluded from them (script/engine.py).
+    """
+
+    t: float
+    channel: Channel
+    since: float
+    ended: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"t": _t(self.t), "event": "no_audio", "channel": self.channel,
+                               "state": "end" if self.ended else "start", "since": _t(self.since)}
+        if self.ended:
+            out["lost_s"] = _t(self.t - self.since)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class CoachHint:
+    """A quiet hint for the agent about their own speaking (softphone_assist/detect/coach.py).
+
+    Never spoken and never in place of a ladder prompt: the overlay shows `text` on a line of its
+    own. `detail` holds the figures behind it (levels, rates, times) for the JSONL.
+    """
+
+    t: float
+    kind: str  # config.COACH_KINDS: overtalk | agent_quiet | agent_clipping | speech_rate
+    text: str  # the script's [coach] line for this kind, in the script's language
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": _t(self.t), "event": "coach", "kind": self.kind, "detail": dict(self.detail)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +156,27 @@ class CallEvent:
 
     def to_json(self) -> dict[str, Any]:
         return {"t": _t(self.t), "event": "call_state", "state": self.kind, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class CallStateChanged:
+    """The script engine moved the call from `previous` to `state` at `t` (script/callstate.py).
+
+    Emitted for every move the engine makes: `cause` is the call-state event that caused it, or
+    `caller_spoke` (the caller spoke during closing: the call is active again). The overlay and
+    the live session take the call state from these, never from their own rules. In the JSONL
+    (event "call_move") only the engine's own moves appear: a move caused by a call-state event
+    is already its "call_state" record.
+    """
+
+    t: float
+    state: CallState
+    previous: CallState
+    cause: str  # a CallEventKind or "caller_spoke"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"t": _t(self.t), "event": "call_move", "from": self.previous, "to": self.state,
+                "cause": self.cause}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +241,7 @@ class MayHangUp:
 class ProtocolEnded:
     t: float
     protocol: Protocol
-    reason: str  # caller_spoke | resolved | call_end | hold | closing | superseded | skipped | snoozed
+    reason: str  # caller_spoke | resolved | call_end | hold | closing | superseded | skipped | snoozed | ringing
 
     def to_json(self) -> dict[str, Any]:
         return {"t": _t(self.t), "event": "protocol_end", "protocol": self.protocol, "reason": self.reason}
@@ -187,6 +256,7 @@ class Deadline:
     due: float | None  # None: waiting for the end of the agent's line
 
 
-Action = ShowPrompt | MayHangUp | ProtocolEnded | Deadline
-EngineInput = ConditionChanged | CallEvent | LineSpoken | UserCommand
-Update = ConditionChanged | CallEvent | ShowPrompt | MayHangUp | ProtocolEnded | Deadline | Meter
+Action = ShowPrompt | MayHangUp | ProtocolEnded | Deadline | CallStateChanged
+EngineInput = ConditionChanged | CallEvent | LineSpoken | UserCommand | NoAudio
+Update = (ConditionChanged | CallEvent | ShowPrompt | MayHangUp | ProtocolEnded | Deadline | Meter | NoAudio
+          | CoachHint | CallStateChanged)

@@ -3,6 +3,9 @@
     audio source (LiveCapture, or a recording paced by the clock) -> Pipeline.feed -> updates
     IPC commands (softphone hooks)  -> call-state events at the current stream time
     caller stream digital zero      -> automatic call start/end when no hook drives the call
+    device outages (capture marks)  -> NoAudio records at exact stream times (sample / rate): the
+                                       pipeline and the automatic call logic take them as no audio,
+                                       not as silence
     prompts (auto TTS) / "speak"    -> Speaker; the end of playback -> LineSpoken on the stream clock
     every update                    -> the call log (SQLite), and back to the caller (overlay/JSONL)
 
@@ -23,8 +26,19 @@ from typing import Protocol
 import numpy as np
 
 from softphone_assist.autocall import AutoCallDetector
-from softphone_assist.events import CallEvent, CallEventKind, Channel, ProtocolEnded, ShowPrompt, Update
+from softphone_assist.events import (
+    CallEvent,
+    CallEventKind,
+    CallStateChanged,
+    Channel,
+    NoAudio,
+    ProtocolEnded,
+    ShowPrompt,
+    Update,
+    UserCommand,
+)
 from softphone_assist.pipeline import Pipeline
+from softphone_assist.timeline import in_record
 
 log = logging.getLogger("softphone_assist.live")
 
@@ -38,6 +52,15 @@ CALL_REQUESTS: dict[str, CallEventKind] = {
 class AudioSource(Protocol):
     def read_available(self) -> list[tuple[Channel, np.ndarray]]: ...
     def problems(self) -> list[str]: ...
+
+
+class OutageMark(Protocol):  # capture.Outage
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def sample(self) -> int: ...
+    @property
+    def ended(self) -> bool: ...
 
 
 class CommandSource(Protocol):
@@ -68,9 +91,11 @@ class LiveSession:
     clock: Callable[[], float] = time.monotonic  # only to place the end of TTS playback on the stream
     wall: Callable[[], datetime] = datetime.now  # only for the call log's timestamps
     # audio is fed in chunks of at least this much stream time: the trackers cost per call more than
-    # per frame (0.3 ms a call), so 100 ms chunks keep two streams near 0.5 % of a core; a prompt is
-    # then at most 100 ms late, well inside a human's reaction to a line on screen
-    min_feed_s: float = 0.1
+    # per frame, and at 10 calls a second the pipeline alone took ~1.5 % of a core (bench_live_cpu).
+    # A prompt that falls due inside the audio waiting is not held back: that audio is fed at once,
+    # so a timed line is late by at most a capture block plus a tick; what waits is a condition
+    # change (already ~0.5 s behind the audio by the trackers' smoothing) and the meters.
+    min_feed_s: float = 0.3
     problems: list[str] = field(default_factory=list)  # device problems now (refreshed every pump)
     notes: list[str] = field(default_factory=list)  # start-up notices, e.g. why TTS is off
     current_prompt: ShowPrompt | None = None
@@ -88,6 +113,7 @@ class LiveSession:
         for channel, samples in self.audio.read_available():
             if channel == "caller" or self.pipeline.has_agent:  # an agent stream nobody analyses: drop
                 self._pending[channel].append(samples)
+        self._outages()
         updates = self._feed()
         self.problems = self.audio.problems()
         for msg in self.pipeline.rejected:
@@ -105,7 +131,7 @@ class LiveSession:
         if what in ("skip", "snooze"):
             if self.speaker is not None:
                 self.speaker.skip()
-            self.pipeline.user_command("skip" if what == "skip" else "snooze")
+            self.pipeline.schedule([UserCommand(t=self.received_t, command="skip" if what == "skip" else "snooze")])
             return
         kind = CALL_REQUESTS.get(what)
         if kind is None:
@@ -113,14 +139,22 @@ class LiveSession:
             return
         if self.autocall is not None:
             self.autocall.hook_took_over()
-        self.pipeline.call_event(kind, source)
+        self.pipeline.schedule([CallEvent(t=self.received_t, kind=kind, source=source)])
+
+    @property
+    def received_t(self) -> float:
+        """Stream time of the caller audio received so far (fed or waiting to be): "now" for a
+        button, a hook or the end of playback, whatever the feed chunking."""
+        return self.pipeline.t + sum(len(x) for x in self._pending["caller"]) / self.pipeline.rate
 
     # ------------------------------------------------------------------------------------------
     def _feed(self) -> list[Update]:
         caller = np.concatenate(self._pending["caller"]) if self._pending["caller"] else np.zeros(0)
         agent = np.concatenate(self._pending["agent"]) if self._pending["agent"] else np.zeros(0)
         n = len(caller) if not self.pipeline.has_agent else min(len(caller), len(agent))
-        if n < self.min_feed_s * self.pipeline.rate:
+        due = self.pipeline.engine.next_deadline()
+        due_now = due is not None and due <= self.pipeline.t + n / self.pipeline.rate
+        if n < self.min_feed_s * self.pipeline.rate and not (due_now and n > 0):
             self._pending["caller"] = [caller] if len(caller) else []
             self._pending["agent"] = [agent] if len(agent) else []
             return self.pipeline.flush_until(self.pipeline.t)
@@ -133,9 +167,25 @@ class LiveSession:
                     self.pipeline.schedule([CallEvent(t=t, kind=kind, source="auto")])
         return self.pipeline.feed(caller[:n], agent[:n] if self.pipeline.has_agent else None)
 
-    def _auto_allowed(self, kind: str) -> bool:
-        state = self.pipeline.engine.call_state
-        return (kind == "call_start" and state in ("idle", "ended")) or (kind == "call_end" and state == "active")
+    def _outages(self) -> None:
+        """Capture outage marks -> NoAudio at the mark's stream time (before those samples are fed)."""
+        take: Callable[[], list[OutageMark]] | None = getattr(self.audio, "take_outages", None)
+        for m in take() if take is not None else []:
+            if m.channel == "agent" and not self.pipeline.has_agent:
+                continue
+            t = m.sample / self.pipeline.rate
+            self.pipeline.schedule([NoAudio(t=t, channel=m.channel, since=t, ended=m.ended)])
+            if m.channel == "caller" and self.autocall is not None:
+                if m.ended:
+                    self.autocall.audio_back(t)
+                else:
+                    self.autocall.no_audio(t)
+
+    def _auto_allowed(self, kind: CallEventKind) -> bool:
+        """The engine's call-state table decides what is legal; on top of it, the automatic logic
+        never ends a call on hold or in closing (quiet hold music, a goodbye's pause: not a hang-up)."""
+        engine = self.pipeline.engine
+        return engine.allows(kind) and (kind != "call_end" or engine.call_state == "active")
 
     def _speech_events(self) -> None:
         if self.speaker is None:
@@ -146,7 +196,7 @@ class LiveSession:
                 continue  # only a line played to its end is the end of the agent's line
             # place the end of playback on the stream clock: now on the stream, minus how long ago
             ago = max(0.0, self.clock() - ended_at)
-            self.pipeline.line_spoken(max(0.0, self.pipeline.t - ago))
+            self.pipeline.line_spoken(max(0.0, self.received_t - ago))
 
     def _follow(self, updates: list[Update]) -> None:
         for u in updates:
@@ -156,8 +206,8 @@ class LiveSession:
                     self.speaker.speak(u.text)
             elif isinstance(u, ProtocolEnded):
                 self.current_prompt = None
-            if isinstance(u, CallEvent) and self.autocall is not None:
-                self.autocall.on_hold = u.kind == "hold"
+            if isinstance(u, CallStateChanged) and self.autocall is not None:
+                self.autocall.on_hold = u.state == "on_hold"  # the engine's state, not our own reading
             self._log(u)
 
     def _log(self, u: Update) -> None:
@@ -166,7 +216,7 @@ class LiveSession:
         to_json = getattr(u, "to_json", None)
         if isinstance(u, CallEvent) and u.kind in ("call_start", "answered") and self._call_id is None:
             self._call_id = self.calllog.start_call(self.wall(), self._number, stream_t=u.t)
-        if self._call_id is not None and to_json is not None:
+        if self._call_id is not None and to_json is not None and in_record(u):
             self.calllog.add(self._call_id, to_json())
         if isinstance(u, CallEvent) and u.kind == "call_end" and self._call_id is not None:
             self.calllog.end_call(self._call_id, self.wall(), "call_end")

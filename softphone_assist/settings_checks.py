@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from softphone_assist.config import ConfigError, DetectorConfig
+from softphone_assist.limits import RANGES, Range, name_problem
 
 Device = str | int | None  # a device name (substring match is the audio layer's job) or an index
 
@@ -40,6 +41,17 @@ def text(v: Any, limit: int = 200) -> str:
     return v
 
 
+def name(v: Any) -> str:
+    """A company name or form of address ("" keeps the script's): the script model's own rule."""
+    if not isinstance(v, str):
+        raise Invalid(f"expected a string, got {show(v)}")
+    v = v.strip()
+    problem = name_problem(v)
+    if problem:
+        raise Invalid(problem)
+    return v
+
+
 def optional_text(v: Any) -> str | None:
     return text(v) or None
 
@@ -66,15 +78,25 @@ def device(v: Any) -> Device:
     return text(v) or None
 
 
-def number(lo: float, hi: float, unit: str = "") -> Callable[[Any], float]:
+def number(limits: Range) -> Callable[[Any], float]:
     def check(v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise Invalid(f"expected a number, got {show(v)}")
-        if not lo <= v <= hi:
-            raise Invalid(f"{v:g} is outside {lo:g}..{hi:g}{unit}")
+        if not limits.contains(v):
+            raise Invalid(f"{v:g} is outside {limits.describe()}")
         return float(v)
 
     return check
+
+
+def ranged(key: str) -> Callable[[Any], float]:
+    """The check of a numeric setting whose limits are in softphone_assist.limits.RANGES."""
+    return number(RANGES[key])
+
+
+def ranged_integer(key: str) -> Callable[[Any], int]:
+    r = RANGES[key]
+    return integer(int(r.low), int(r.high))
 
 
 def integer(lo: int, hi: int | None = None) -> Callable[[Any], int]:

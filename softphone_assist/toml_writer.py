@@ -27,6 +27,11 @@ def _toml_key(k: str) -> str:
     return k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else _toml_string(k)
 
 
+def toml_value(v: Any) -> str:
+    """One value as TOML writes it (`"Acme"`, `true`, `["headset"]`), for files and for messages."""
+    return _toml_value(v)
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -60,8 +65,11 @@ def dump_toml(data: Mapping[str, Any]) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one (temp file + fsync + rename)."""
+def write_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Readers see the old file or the new one, never half of one (temp file + fsync + rename).
+
+    The file is private to its owner (mkstemp's 0600) unless `mode` says otherwise: the machine
+    file must be 0644, or the agents' app, which is not root, cannot read it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -69,6 +77,8 @@ def write_atomically(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

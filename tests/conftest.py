@@ -7,8 +7,13 @@ Locally a missing sound server or display skips its tests with the install comma
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from softphone_assist.speech.render import LineRenderer
 
 _skipped: list[str] = []
 
@@ -27,3 +32,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:  # type:
     if os.environ.get("SOFTPHONE_ASSIST_NO_SKIPS") and _skipped:
         terminalreporter.write_line(f"SOFTPHONE_ASSIST_NO_SKIPS: {len(_skipped)} test(s) skipped; the CI set-up "
                                     f"is missing something: {', '.join(_skipped[:5])}", red=True)
+
+
+# The TTS fixtures the espeak-ng and sound-server tests share (tests/test_tts_*.py).
+@pytest.fixture(scope="module")
+def renderer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LineRenderer]:
+    """A real TTS worker process (pyttsx3 + espeak-ng) with its own cache, for one test module."""
+    from softphone_assist.speech.render import LineRenderer
+
+    r = LineRenderer(tmp_path_factory.mktemp("tts-cache"))
+    r.start()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def zh_voice(renderer: LineRenderer) -> str:
+    return renderer.pick_voice("zh-CN", timeout=60).id

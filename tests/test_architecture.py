@@ -11,6 +11,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "softphone_assist"
 CORE = ["config.py", "events.py", "errors.py", "pipeline.py", "callevents.py", "resources.py", "autocall.py",
+        "safejson.py", "limits.py", "toml_safe.py",
         "detect", "script"]
 FORBIDDEN = {"PySide6", "sounddevice", "pyttsx3", "webrtcvad", "time", "threading", "soundfile", "soxr",
              "asyncio", "multiprocessing", "sqlite3", "socket"}

@@ -104,6 +104,8 @@ START = '{"t": 0, "event": "call_start"}\n'
     ('{"t": 1, "event": "mute"}\n', 2, 'unknown event "mute" (known: call_start, answered, hold, resume, '
                                        'closing, call_end)'),
     ('{"t": 1, "event": 3}\n', 2, "unknown event 3"),
+    ("[" * 3000 + "\n", 2, "JSON nested 3000 levels deep (at most 32)"),  # a RecursionError once
+    ('{"t": 1, "event": ' + "[" * 40 + "]" * 40 + "}\n", 2, "JSON nested 41 levels deep (at most 32)"),
 ])
 def test_malformed_lines(tmp_path: Path, body: str, line: int, problem: str) -> None:
     path = write(tmp_path, START + body)

@@ -25,6 +25,7 @@ from softphone_assist.events import (
     ProtocolEnded,
     ShowPrompt,
 )
+from softphone_assist.timeline import record_lines, to_text
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2025, 3, 1, 14, 3, 12, tzinfo=CST)
@@ -161,7 +162,7 @@ def test_a_log_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None
     db.execute("PRAGMA user_version = 7")
     db.close()
     with pytest.raises(
-        CallLogError, match=r"written by a newer softphone-assist \(schema 7, this one knows 1\)"
+        CallLogError, match=r"written by a newer softphone-assist \(schema 7, this one knows 2\)"
     ):
         CallLog(path)
     db = sqlite3.connect(path)
@@ -194,20 +195,20 @@ def test_default_path_is_in_the_user_data_dir(tmp_path: Path, monkeypatch: pytes
 # --------------------------------------------------------------------------------------------
 EXPECTED_TEXT = """\
 Call 1  2025-03-01 14:03:12 – 14:03:38 (0:26)  number 13800138000  [call_end]
-  14:03:12    +0.0s  call started (ipc)
-  14:03:13    +1.5s  answered (ipc)
-  14:03:18    +6.3s  caller line: silent  [noise -84.3 dBov]
-  14:03:18    +6.3s  PROMPT silent_line 1/3: 上午好,某某公司很高兴为您服务
-                         never say: 喂,说话呀!
-  14:03:30   +18.0s  PROMPT low_volume 1/4: 非常抱歉,我这边听不清楚
-                         hint: 先检查自己的音量
-  14:03:37   +25.0s  may hang up (silent_line): once the customer agrees
-  14:03:38   +26.0s  silent_line ended: call_end
-  14:03:38   +26.0s  call ended (ipc)
+  14:03:12    +0.0s  call call start  (ipc)
+  14:03:13    +1.5s  call answered  (ipc)
+  14:03:18    +6.3s  caller  silent (since 1.30)   level -70.2 dBov, noise -84.3 dBov, SNR —
+  14:03:18    +6.3s  ▶ 1/3 [silent_line]  上午好,某某公司很高兴为您服务
+                       never say: 喂,说话呀!
+  14:03:30   +18.0s  ▶ 1/4 [low_volume]  非常抱歉,我这边听不清楚
+                       hint: 先检查自己的音量
+  14:03:37   +25.0s  ✓ the agent may hang up now [silent_line] — once the customer agrees
+  14:03:38   +26.0s  ■ silent_line ended: the call ended
+  14:03:38   +26.0s  call call end  (ipc)
 
 Call 2  2025-03-01 15:00:00 (not ended)  number unknown
                      custom: {"x": 1}
-             t=3.0s  call started (hotkey)
+             t=3.0s  call call start  (hotkey)
 """
 
 
@@ -217,6 +218,18 @@ def test_format_log_text_is_one_block_per_call_with_times_and_prompts(log: CallL
     log.add(cid, {"event": "custom", "x": 1})
     log.add(cid, CallEvent(3.0, "call_start", "hotkey").to_json())
     assert format_log(log.recent(10), as_json=False) == EXPECTED_TEXT
+
+
+def test_the_log_reads_like_the_replay_timeline() -> None:
+    """One renderer: each logged record is the line `replay`/`listen` print for its update, without
+    the time (a prompt's display name is not in the record, so the log's line has none)."""
+    for u in TIMELINE:
+        shown = to_text(u)
+        assert shown is not None
+        if isinstance(u, ShowPrompt):
+            shown = shown.replace(f"▶ {u.title} ", "▶ ")
+        first, *more = record_lines(u.to_json())
+        assert shown == "\n".join([f"{u.t:8.2f}  {first}", *(" " * 10 + m for m in more)])
 
 
 def test_format_log_json_is_an_array_of_calls(log: CallLog) -> None:

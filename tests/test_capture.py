@@ -9,20 +9,16 @@ loaded again mid-capture. It is skipped where pulseaudio/pactl/paplay are not in
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import soundfile as sf
+from soundserver import SoundServer, why_not
 
-from softphone_assist.audio.capture import LiveCapture, PyAudioWPatchBackend, _Sink, pyaudio_callback
+from softphone_assist.audio.capture import LiveCapture, Outage, PyAudioWPatchBackend, _Sink, pyaudio_callback
 from softphone_assist.audio.devices import DeviceError, DeviceInfo
 from softphone_assist.errors import UserError
 
@@ -108,6 +104,7 @@ def make(caller: str, agent: str | None = None, devs: list[DeviceInfo] | None = 
     clock = Clock()
     kw.setdefault("source_indexes", lambda: {"caller_line.monitor": 4})
     kw.setdefault("source_events", FakeEvents)
+    kw.setdefault("source_outputs", lambda: None)  # the server's source outputs unknown: no pin check
     cap = LiveCapture(caller, agent, backend=backend, devices=backend.devices, clock=clock, **kw)
     cap.start()
     return cap, backend, clock
@@ -360,6 +357,85 @@ def test_a_source_event_triggers_the_check_before_the_next_poll() -> None:
     assert not events[1].alive
 
 
+def test_an_outage_is_marked_at_its_first_zero_and_at_the_first_real_sample_after_it() -> None:
+    answers: list[dict[str, int]] = [{"caller_line.monitor": 4}]
+    events: list[FakeEvents] = []
+
+    def watch() -> FakeEvents:
+        events.append(FakeEvents())
+        return events[-1]
+
+    cap, be, clock = make("caller_line.monitor", source_indexes=lambda: answers[-1], source_events=watch)
+    step = 1 / 64  # 250 samples: exact binary fractions, so wall and sample counts agree exactly
+    for i in range(64):  # 1 s of audio in 250-sample blocks
+        be.opened[0].push([5] * 250)
+        clock.t = (i + 1) * step
+        cap.read_available()
+    assert cap.take_outages() == []
+    answers.append({})  # the sink is unloaded at 1.0 s
+    events[0].pending = True
+    clock.t = 1.0 + step
+    got = as_dict(cap.read_available())
+    assert got["caller"].tolist() == [0.0] * 250  # the time since the last block, as zeros
+    assert cap.take_outages() == [Outage("caller", 16000, ended=False)]
+    answers.append({"caller_line.monitor": 9})  # back; the 2 s retry reopens it at 3.015625
+    clock.t = 3.0 + step
+    cap.read_available()
+    assert len(be.opened) == 2 and cap.take_outages() == []
+    filled = cap.stats()[0].samples
+    assert filled == round((3.0 + step) * 16000)
+    be.opened[1].push([7] * 250)
+    clock.t = 3.0 + 2 * step
+    got = as_dict(cap.read_available())
+    assert got["caller"].tolist() == [7.0] * 250
+    assert cap.take_outages() == [Outage("caller", filled, ended=True)]
+    assert cap.take_outages() == []
+
+
+def test_a_stream_the_server_moved_to_another_source_is_reopened_on_its_own() -> None:
+    # {source output: source}: caller_line.monitor is source 4, agent_mic source 7
+    outputs: list[dict[int, int]] = [{}]
+    devs = [SPEAKER_MON, DeviceInfo("agent_mic", "PulseAudio", None, 1, 0, 48000.0, kind="pulse_source")]
+
+    class Backend(FakeBackend):
+        def open_input(self, dev: DeviceInfo, rate: int, block_s: float, sink: Any) -> FakeStream:
+            s = super().open_input(dev, rate, block_s, sink)
+            src = {"caller_line.monitor": 4, "agent_mic": 7}[dev.name]
+            outputs.append({**outputs[-1], 20 + len(self.opened): src})  # the server adds our stream
+            return s
+
+    events: list[FakeEvents] = []
+
+    def watch() -> FakeEvents:
+        events.append(FakeEvents())
+        return events[-1]
+
+    indexes = {"caller_line.monitor": 4, "agent_mic": 7}
+    cap, be, clock = make("caller_line.monitor", "agent_mic", backend=Backend(devs), source_events=watch,
+                          source_indexes=lambda: indexes, source_outputs=lambda: outputs[-1])
+    assert outputs[-1] == {21: 4, 22: 7}
+    be.opened[0].push([1] * 160)
+    be.opened[1].push([2] * 160)
+    clock.t = 0.01
+    cap.read_available()
+    assert cap.problems() == []
+    outputs.append({21: 4, 22: 4})  # the default source came back: the server moved the agent stream
+    be.opened[1].push([1000] * 160)  # ...and it now carries the caller's audio
+    events[0].pending = True  # "Event 'change' on source-output #22"
+    clock.t = 0.02
+    got = as_dict(cap.read_available())
+    assert np.count_nonzero(got.get("agent", np.zeros(0))) == 0  # never analysed as the agent
+    assert be.opened[1].closed and len(be.opened) == 3 and be.opened[2].dev.name == "agent_mic"
+    assert outputs[-1] == {21: 4, 22: 4, 23: 7}
+    assert cap.take_outages() == [Outage("agent", 160, ended=False)]
+    assert cap.problems() == []  # reopened at once
+    outputs.append({21: 4, 23: 7})  # the moved stream is gone: ours is the new one
+    events[0].pending = True
+    clock.t = 0.03
+    cap.read_available()
+    assert cap.problems() == [] and len(be.opened) == 3
+
+
 def test_pulse_source_missing_at_start_is_a_user_error() -> None:
     with pytest.raises(DeviceError) as e:
         make("caller_line.monitor", source_indexes=lambda: {"other": 1})
@@ -562,126 +638,28 @@ def test_pyaudiowpatch_backend_opens_loopback_at_the_mix_format() -> None:
 # --------------------------------------------------------------------------------------------
 # Against a private PulseAudio daemon
 # --------------------------------------------------------------------------------------------
-PULSE_TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
-needs_pulse = pytest.mark.skipif(
-    any(shutil.which(t) is None for t in PULSE_TOOLS),
-    reason="needs pulseaudio, pactl, paplay, parecord (apt-get install pulseaudio pulseaudio-utils)")
-
-
-class PrivatePulse:
-    """Our own PulseAudio with sinks caller_line (440 Hz) and agent_in (1000 Hz; its monitor is
-    the default source, where the server moves streams of a source that vanishes)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.sock = root / "native"
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.players: dict[str, subprocess.Popen[bytes]] = {}
-        for d in ("run", "state", "home", "xdg", "config"):
-            (root / d).mkdir(parents=True, exist_ok=True, mode=0o700)
-        (root / "client.conf").write_text("autospawn = no\n")
-        self.client_env = {"PULSE_SERVER": f"unix:{self.sock}",
-                           "PULSE_CLIENTCONFIG": str(root / "client.conf")}
-        for name, hz in (("caller_line", 440), ("agent_in", 1000)):
-            t = np.arange(16000 * 120) / 16000
-            sf.write(root / f"{name}.wav", (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), 16000,
-                     subtype="PCM_16")
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_") and k != "DISPLAY"}
-        env.update(HOME=str(self.root / "home"), XDG_RUNTIME_DIR=str(self.root / "xdg"),
-                   XDG_CONFIG_HOME=str(self.root / "config"), PULSE_RUNTIME_PATH=str(self.root / "run"),
-                   PULSE_STATE_PATH=str(self.root / "state"),
-                   PULSE_CLIENTCONFIG=str(self.root / "client.conf"))
-        self.sock.unlink(missing_ok=True)
-        argv = ["pulseaudio", "--daemonize=no", "--system=false", "--exit-idle-time=-1", "-n",
-                "--use-pid-file=no", "--realtime=no", "--high-priority=no", "--log-target=stderr",
-                "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.sock}",
-                "-L", "module-null-sink sink_name=caller_line rate=48000 channels=2",
-                "-L", "module-null-sink sink_name=agent_in rate=48000 channels=1"]
-        with open(self.root / "pulseaudio.log", "ab") as log:
-            self.daemon = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        self.procs.append(self.daemon)
-        deadline = time.monotonic() + 10
-        while "agent_in" not in (self.pactl("list", "short", "sinks", check=False) or ""):
-            assert self.daemon.poll() is None, (self.root / "pulseaudio.log").read_text()[-2000:]
-            assert time.monotonic() < deadline, "private PulseAudio did not come up"
-            time.sleep(0.05)
-        self.pactl("set-default-source", "agent_in.monitor")
-        self.play("caller_line")
-        self.play("agent_in")
-        # an idle null sink renders in 2 s blocks; a 20 ms reader keeps agent_in like a sound card,
-        # so a stream the server moves onto its monitor gets the 1000 Hz at once (softphone-lab does
-        # the same)
-        self.procs.append(subprocess.Popen(
-            ["parecord", "--raw", "--device=agent_in.monitor", "--latency-msec=20", "--rate=8000",
-             "--channels=1", "--format=s16le"], env={**os.environ, **self.client_env},
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL))
-
-    def pactl(self, *args: str, check: bool = True) -> str | None:
-        r = subprocess.run(["pactl", *args], env={**os.environ, **self.client_env, "LC_ALL": "C"},
-                           capture_output=True, text=True, timeout=5)
-        if check:
-            assert r.returncode == 0, r.stderr
-        return r.stdout if r.returncode == 0 else None
-
-    def play(self, sink: str) -> None:
-        old = self.players.pop(sink, None)
-        if old is not None:
-            old.kill()
-            old.wait()
-        p = subprocess.Popen(["paplay", f"--device={sink}", str(self.root / f"{sink}.wav")],
-                             env={**os.environ, **self.client_env}, stdin=subprocess.DEVNULL)
-        self.players[sink] = p
-        self.procs.append(p)
-
-    def module_of(self, sink: str) -> str:
-        for line in (self.pactl("list", "short", "modules") or "").splitlines():
-            if f"sink_name={sink} " in line + " ":
-                return line.split("\t")[0]
-        raise AssertionError(f"no module for {sink}")
-
-    def stop(self) -> None:
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-        self.procs.clear()
-
-
-def _reinit_portaudio() -> None:
-    import sounddevice as sd
-
-    sd._terminate()  # PortAudio lists the ALSA 'pulse' device only if a server answered at init
-    sd._initialize()
+needs_pulse = pytest.mark.skipif(why_not("pulseaudio") is not None, reason=str(why_not("pulseaudio")))
+TONES = {"caller_line": 440, "agent_in": 1000}
 
 
 @pytest.fixture(scope="module")
-def private_pulse() -> Iterator[PrivatePulse]:
-    if any(shutil.which(t) is None for t in PULSE_TOOLS):
-        pytest.skip("needs pulseaudio, pactl, paplay, parecord")
-    root = Path(f"/tmp/capture-test-pulse-{os.getpid()}")
-    lab = PrivatePulse(root)
-    saved = {k: os.environ.get(k) for k in ("PULSE_SERVER", "PULSE_CLIENTCONFIG", "PULSE_SOURCE")}
+def private_pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoundServer]:
+    """PulseAudio with sinks caller_line (440 Hz) and agent_in (1000 Hz; its monitor is the default
+    source, where the server moves streams of a source that vanishes)."""
+    if (why := why_not("pulseaudio")) is not None:
+        pytest.skip(why)
+    lab = SoundServer("pulseaudio", tmp_path_factory.mktemp("pulse"), sinks={"caller_line": 2, "agent_in": 1})
     try:
         lab.start()
-        os.environ.update(lab.client_env)
-        os.environ.pop("PULSE_SOURCE", None)
-        _reinit_portaudio()
-        yield lab
+        lab.pactl("set-default-source", "agent_in.monitor", check=True)
+        for sink, hz in TONES.items():
+            lab.play_tone(sink, hz)
+        # a stream the server moves onto agent_in's monitor gets the 1000 Hz at once
+        lab.keep_running("agent_in")
+        with lab.as_default():
+            yield lab
     finally:
         lab.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        _reinit_portaudio()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _collect(cap: LiveCapture, seconds: float, until: Any = None) -> dict[str, list[np.ndarray]]:
@@ -714,9 +692,22 @@ def _level_at(x: np.ndarray, hz: float) -> float:
     return float(abs(np.dot(x, np.exp(-2j * np.pi * hz * n / 16000))) * 2 / max(len(x), 1))
 
 
+# Pulse sources are recorded through libpulse by default (pinned streams); the ALSA `pulse` PCM
+# through PortAudio is the fallback where libpulse cannot be loaded: both run against the server.
+BACKENDS = ["libpulse", "alsa"]
+
+
+def backend_for(kind: str) -> Any:
+    from softphone_assist.audio.backends import SoundDeviceBackend
+    from softphone_assist.audio.libpulse import PulseBackend
+
+    return PulseBackend(SoundDeviceBackend()) if kind == "libpulse" else SoundDeviceBackend()
+
+
 @needs_pulse
-def test_pulse_two_streams_record_their_own_sources(private_pulse: PrivatePulse) -> None:
-    with LiveCapture("caller_line.monitor", "agent_in.monitor") as cap:
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_pulse_two_streams_record_their_own_sources(private_pulse: SoundServer, kind: str) -> None:
+    with LiveCapture("caller_line.monitor", "agent_in.monitor", backend=backend_for(kind)) as cap:
         got = _collect(cap, 10.0, until=lambda g: _tone_s(g["caller"]) > 1.2 and _tone_s(g["agent"]) > 1.2)
         outputs = private_pulse.pactl("list", "source-outputs") or ""
         assert cap.problems() == []
@@ -730,20 +721,21 @@ def test_pulse_two_streams_record_their_own_sources(private_pulse: PrivatePulse)
 
 
 @needs_pulse
-def test_pulse_sink_unloaded_and_loaded_again(private_pulse: PrivatePulse) -> None:
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_pulse_sink_unloaded_and_loaded_again(private_pulse: SoundServer, kind: str) -> None:
     lab = private_pulse
-    with LiveCapture("caller_line.monitor") as cap:
+    with LiveCapture("caller_line.monitor", backend=backend_for(kind)) as cap:
         got = _collect(cap, 10.0, until=lambda g: _tone_s(g["caller"]) > 0.5)
         assert _peak_hz(got["caller"]) == 440.0
-        lab.pactl("unload-module", lab.module_of("caller_line"))
+        lab.pactl("unload-module", lab.module_of("caller_line"), check=True)
         lost = _collect(cap, 5.0, until=lambda g: bool(cap.problems()))
         assert cap.problems() == ["caller line 'caller_line.monitor' disconnected; retrying every 2 s"]
         # while it is gone: zeros, never the default source's 1000 Hz the server moved us to
         down = _collect(cap, 2.5)
         assert _tone_s(down["caller"]) == 0 and sum(len(x) for x in down["caller"]) > 1.5 * 16000
         assert "disconnected" in cap.problems()[0]
-        lab.pactl("load-module", "module-null-sink", "sink_name=caller_line", "rate=48000", "channels=2")
-        lab.play("caller_line")
+        lab.load_sink("caller_line", 2)
+        lab.play_tone("caller_line", TONES["caller_line"])
         back = _collect(cap, 15.0, until=lambda g: not cap.problems() and _tone_s(g["caller"]) > 0.5)
         assert cap.problems() == []
         assert _peak_hz(back["caller"]) == 440.0
@@ -755,3 +747,35 @@ def test_pulse_sink_unloaded_and_loaded_again(private_pulse: PrivatePulse) -> No
     if len(nz):
         span = heard[nz[0]:nz[-1] + 1]
         assert _level_at(span, 1000) < 0.1 * _level_at(span, 440)
+
+
+@needs_pulse
+def test_alsa_fallback_sees_the_server_move_the_agent_stream_and_reopens_it(
+        private_pulse: SoundServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The unpinned ALSA path: with the caller monitor as the default source, unloading and loading
+    the caller sink makes the server move the agent stream onto the new caller monitor. The capture
+    sees it (source-output event) and re-opens that stream on its own source."""
+    from softphone_assist.audio import pulse
+
+    lab = private_pulse
+    lab.pactl("set-default-source", "caller_line.monitor", check=True)
+    try:
+        with LiveCapture("caller_line.monitor", "agent_in.monitor", backend=backend_for("alsa")) as cap:
+            _collect(cap, 10.0, until=lambda g: _tone_s(g["caller"]) > 0.5 and _tone_s(g["agent"]) > 0.5)
+            lab.pactl("unload-module", lab.module_of("caller_line"), check=True)
+            _collect(cap, 5.0, until=lambda g: bool(cap.problems()))
+            lab.load_sink("caller_line", 2)
+            lab.pactl("set-default-source", "caller_line.monitor", check=True)
+            lab.play_tone("caller_line", TONES["caller_line"])
+            _collect(cap, 15.0, until=lambda g: not cap.problems() and cap.stats()[0].state == "running")
+            got = _collect(cap, 1.5)
+            sources = pulse.parse_short_sources(lab.pactl("list", "short", "sources") or "")
+            on = sorted(pulse.parse_source_outputs(lab.pactl("list", "source-outputs") or "", os.getpid()).values())
+            assert cap.problems() == []
+            agent_marks = [m for m in cap.take_outages() if m.channel == "agent"]
+    finally:
+        lab.pactl("set-default-source", "agent_in.monitor")
+    assert "agent microphone 'agent_in.monitor' was moved to another source by the sound server" in caplog.text
+    assert [m.ended for m in agent_marks] == [False, True]
+    assert on == sorted([sources["caller_line.monitor"], sources["agent_in.monitor"]])
+    assert _peak_hz(got["agent"]) == 1000.0

@@ -70,6 +70,13 @@ def test_malformed_events_file(mono_wav: Path, tmp_path: Path):
     assert_one_line_error(cli("replay", str(mono_wav), "--events", str(ev)), "ev.jsonl:2")
 
 
+def test_deeply_nested_events_file_is_one_line_not_a_traceback(mono_wav: Path, tmp_path: Path):
+    ev = tmp_path / "deep.jsonl"
+    ev.write_text('{"t": 0, "event": "call_start"}\n' + "[" * 3000 + "\n")
+    assert_one_line_error(cli("replay", str(mono_wav), "--events", str(ev)),
+                          "deep.jsonl:2: JSON nested 3000 levels deep")
+
+
 def test_missing_events_file(mono_wav: Path, tmp_path: Path):
     assert_one_line_error(cli("replay", str(mono_wav), "--events", str(tmp_path / "none.jsonl")), "none.jsonl")
 
@@ -122,3 +129,107 @@ def test_a_call_centres_own_script_file_is_used_and_a_broken_one_is_named(mono_w
     broken.write_text(own.read_text(encoding="utf-8").replace("wait_s = 5.0", "wait_s = -5.0", 1), encoding="utf-8")
     assert_one_line_error(cli("replay", str(mono_wav), "--locale", str(broken)),
                           "broken.toml:", "ladder.silent_line.step[1].wait_s", "-5.0")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "abc"])
+def test_listen_seconds_must_be_a_finite_positive_number(value: str):
+    assert_one_line_error(cli("listen", "--caller", "nowhere", f"--seconds={value}"), "--seconds", repr(value))
+
+
+def _cli_env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+
+
+def cli_env(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "softphone_assist", *args], capture_output=True, text=True,
+                          timeout=120, env=_cli_env(tmp_path))
+
+
+def _fill_log(tmp_path: Path, calls: int) -> Path:
+    from datetime import datetime, timedelta
+
+    from softphone_assist.calllog import CallLog
+
+    path = tmp_path / "data" / "softphone-assist" / "calls.sqlite3"
+    t0 = datetime(2026, 3, 1, 9, 0)
+    with CallLog(path) as log:
+        for i in range(calls):
+            cid = log.start_call(t0 + timedelta(days=i), f"1380013800{i}", stream_t=0.0)
+            for k in range(20):
+                log.add(cid, {"event": "prompt", "t": float(k), "text": "上午好" * 20})
+            log.end_call(cid, t0 + timedelta(days=i, seconds=30), "call_end")
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+def test_log_last_with_a_huge_number_prints_every_call(tmp_path: Path):
+    _fill_log(tmp_path, 3)
+    res = cli_env(tmp_path, "log", "--last", "99999999999999999999", "--json")
+    assert res.returncode == 0, res.stderr
+    assert [c["number"] for c in json.loads(res.stdout)] == ["13800138000", "13800138001", "13800138002"]
+
+
+def test_log_of_a_damaged_file_is_one_line(tmp_path: Path):
+    path = _fill_log(tmp_path, 30)
+    size = path.stat().st_size
+    with path.open("r+b") as f:  # a damaged page in the middle of the records
+        f.seek(4096 * 2)
+        f.write(b"\xde\xad\xbe\xef" * ((size - 4096 * 2) // 4))
+    res = cli_env(tmp_path, "log")
+    assert_one_line_error(res, str(path), "cannot read the call log", "malformed")
+
+
+def test_log_purge_before_a_date_and_all(tmp_path: Path):
+    path = _fill_log(tmp_path, 3)  # calls on 1, 2 and 3 March
+    res = cli_env(tmp_path, "log", "--purge", "--before", "2026-03-02T12:00")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == f"Purged 2 call(s) started before 2026-03-02 12:00:00 from {path}.\n"
+    res = cli_env(tmp_path, "log", "--json")
+    assert [c["number"] for c in json.loads(res.stdout)] == ["13800138002"]
+    assert b"13800138000" not in path.read_bytes()  # gone from the file, not only from the index
+    res = cli_env(tmp_path, "log", "--purge")
+    assert res.stdout == f"Purged 1 call(s) logged from {path}.\n"
+    assert json.loads(cli_env(tmp_path, "log", "--json").stdout) == []
+    assert_one_line_error(cli_env(tmp_path, "log", "--before", "2026-03-02"), "--before", "--purge")
+
+
+def test_nan_samples_never_reach_the_jsonl_and_numpy_stays_quiet(tmp_path: Path):
+    p = tmp_path / "nan.wav"
+    x = np.random.default_rng(0).normal(0, 0.05, 16000 * 8)
+    x[16000 * 3 : 16000 * 3 + 1600] = np.nan
+    sf.write(p, x.astype(np.float32), 16000, subtype="FLOAT")
+    res = cli("replay", str(p), "--jsonl")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == f"softphone-assist: warning: {p}: 1600 samples are NaN or infinite (the first at " \
+                         "3.000 s); read as silence\n"
+    def no_constants(c: str) -> None:
+        pytest.fail(f"{c} in the JSONL")
+
+    for line in res.stdout.splitlines():
+        json.loads(line, parse_constant=no_constants)
+
+
+@pytest.mark.parametrize("make", ["all_nan", "rate_2ghz", "damaged_mp3"])
+def test_unusable_audio_is_one_line(tmp_path: Path, make: str):
+    import struct
+
+    p = tmp_path / f"{make}.wav"
+    if make == "all_nan":
+        sf.write(p, np.full(16000 * 8, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+        needle = "every sample is NaN or infinite"
+    elif make == "rate_2ghz":
+        sf.write(p, np.zeros(8000 * 3, dtype=np.int16), 8000)
+        data = bytearray(p.read_bytes())
+        data[24:32] = struct.pack("<II", 2_000_000_000, 4_000_000_000)
+        p.write_bytes(bytes(data))
+        needle = "sample rate 2000000000 Hz"
+    else:
+        p.write_bytes(bytes([0xFF, 0xFB, 0x90, 0x64]) + b"garbage" * 500)
+        needle = "damaged MP3 (MPEG audio) data, not WAV"
+    assert_one_line_error(cli("replay", str(p)), f"{make}.wav", needle)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from callkit import at_level  # the shared rig: P.56 active speech level
 
 from softphone_assist.config import DetectorConfig
 from softphone_assist.detect import CallerLineTracker, frame_len
@@ -313,24 +314,12 @@ def allison_turn(rate: int, names: list[str] = UTTERANCES) -> np.ndarray:
     return np.pad(turn, (0, -turn.size % frame_len(rate)))  # whole frames
 
 
-def active_level(x: np.ndarray, rate: int) -> float:
-    """Active speech level, close to P.56: power of the frames within 30 dB of the loudest."""
-    n = x.size // frame_len(rate)
-    p = np.mean(x[: n * frame_len(rate)].reshape(n, -1) ** 2, axis=1)
-    active = p >= p.max() * 1e-3
-    return float(10 * np.log10(p[active].mean() / 32768**2))
-
-
-def at_level(x: np.ndarray, rate: int, level_dbov: float) -> np.ndarray:
-    return x * 10 ** ((level_dbov - active_level(x, rate)) / 20)
-
-
 @pytest.mark.speech
 @pytest.mark.skipif(not ALLISON.is_dir(), reason="needs asterisk-core-sounds-en-wav")
 @pytest.mark.parametrize("rate", RATES)
 @pytest.mark.parametrize(("level", "expected"), [(-26.0, "speech"), (-48.0, "low_volume")])
 def test_real_speech_level(rate, level, expected):
-    turn = at_level(allison_turn(rate), rate, level)
+    turn = at_level(allison_turn(rate), level, rate)
     x = np.concatenate([silence(100, rate), turn, silence(150, rate)])
     x = x + white(-70.0, x.size // frame_len(rate), rate)
     events, _ = run(x, rate)
@@ -344,7 +333,7 @@ def test_real_speech_level(rate, level, expected):
 @pytest.mark.skipif(not ALLISON.is_dir(), reason="needs asterisk-core-sounds-en-wav")
 @pytest.mark.parametrize("rate", RATES)
 def test_real_speech_under_loud_white_noise_is_noisy(rate):
-    turn = at_level(allison_turn(rate), rate, -26.0)
+    turn = at_level(allison_turn(rate), -26.0, rate)
     x = np.concatenate([silence(100, rate), turn, silence(100, rate)])
     x = x + white(-25.0, x.size // frame_len(rate), rate, seed=9)
     events, _ = run(x, rate)
@@ -357,7 +346,48 @@ def test_real_speech_under_loud_white_noise_is_noisy(rate):
                    "(sustained vowels) lifts the noise floor estimate, and the turn reads noisy for ~0.5 s")
 def test_long_sustained_speech_without_a_pause_stays_speech():
     rate = 8000
-    turn = at_level(allison_turn(rate, ["hello-world"]), rate, -26.0)
+    turn = at_level(allison_turn(rate, ["hello-world"]), -26.0, rate)
     x = np.concatenate([silence(100, rate), turn, silence(150, rate)])
     x = x + white(-70.0, x.size // frame_len(rate), rate)
     assert conditions(run(x, rate)[0]) == ["speech", "silent"]
+
+
+# ------------------------------------------------------------------------------------------
+# DC offset: inaudible, so it is not a level
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("offset", [0.3 * 32768, -2000.0, 50.0])
+def test_a_line_that_is_only_a_dc_offset_is_silent(rate, offset):
+    events, tracker = run(np.full(600 * frame_len(rate), offset), rate)
+    assert events == [] and tracker.condition == "silent"  # it read "noisy" at -10.5 dBov
+    assert tracker.stats().level_dbov is None
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_a_dc_offset_does_not_change_the_figures_of_what_rides_on_it(rate):
+    x = np.concatenate([white(-60.0, 200, rate), bursts(-25.0, 12, rate) + white(-60.0, 300, rate, seed=1)])
+    plain_events, plain = run(x, rate)
+    shifted_events, shifted = run(x + 0.2 * 32768, rate)
+    assert conditions(plain_events) == ["speech"]
+    assert [(e.t, e.condition, e.since) for e in shifted_events] == [
+        (e.t, e.condition, e.since) for e in plain_events]
+    assert shifted.stats().speech_dbov == pytest.approx(plain.stats().speech_dbov, abs=0.05)
+    assert shifted.stats().level_dbov == pytest.approx(plain.stats().level_dbov, abs=0.05)
+
+
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("hum_hz", [50.0, 60.0])
+def test_mains_hum_keeps_its_level(rate, hum_hz):
+    t = np.arange(300 * frame_len(rate)) / rate
+    hum = 32768 * 10 ** (-30 / 20) * np.sqrt(2) * np.sin(2 * np.pi * hum_hz * t)
+    events, tracker = run(hum, rate)
+    assert conditions(events) == ["noisy"]
+    assert tracker.stats().level_dbov == pytest.approx(-30.0, abs=0.3)
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_the_dc_estimate_does_not_depend_on_how_the_stream_is_cut(rate):
+    x = np.concatenate([np.full(100 * frame_len(rate), 3000.0), white(-40.0, 300, rate) + 3000.0])
+    whole, a = run(x, rate, block=400)
+    cut, b = run(x, rate, block=7)
+    assert whole == cut and a.stats() == b.stats()

@@ -86,10 +86,11 @@ def raw_connect(srv: IpcServer) -> socket.socket:
     ep = srv.endpoint
     if ep.transport == "unix":
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(2.0)  # a full backlog fails the test instead of hanging it
         s.connect(str(ep.path))
     else:
         port = json.loads(ep.path.read_text())["port"]
-        s = socket.create_connection(("127.0.0.1", port))
+        s = socket.create_connection(("127.0.0.1", port), timeout=2.0)
     s.settimeout(5.0)
     return s
 
@@ -225,6 +226,41 @@ def test_bad_requests_get_exact_errors(server: IpcServer, msg: dict[str, Any], e
     assert got == [] and replies == [{"ok": False, "error": error}]
 
 
+@pytest.mark.parametrize("payload", [b"[" * 3000 + b"\n", b"[" * 2000 + b"]" * 2000 + b"\n"])
+def test_deeply_nested_json_is_refused_and_the_server_survives(server: IpcServer, payload: bytes) -> None:
+    # json.loads raises RecursionError (not ValueError) on this: it used to escape poll() and kill `listen`
+    got, replies = raw_exchange(server, payload)
+    depth = payload.count(b"[")
+    assert got == [] and replies == [
+        {"ok": False, "error": f"request refused: JSON nested {depth} levels deep (at most 32)"}]
+    got, replies = raw_exchange(server, line(server, cmd="call", state="hold"))
+    assert got == [CallCommand("hold")] and replies == [{"ok": True}]
+
+
+def test_a_deeply_nested_endpoint_file_or_reply_is_not_a_crash(tmp_path: Path) -> None:
+    from softphone_assist.ipc.endpoint import read_endpoint_file
+
+    path = tmp_path / "ipc.json"
+    path.write_text("[" * 3000)
+    assert read_endpoint_file(path) is None
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "ipc.sock"))
+    listener.listen(1)
+
+    def answer_deep() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"[" * 3000 + b"\n")
+
+    t = threading.Thread(target=answer_deep)
+    t.start()
+    with pytest.raises(IpcClientError, match=r"bad exchange .*JSON nested 3000 levels deep"):
+        ipc.send_call_command("hold", path=tmp_path / "ipc.sock")
+    t.join()
+    listener.close()
+
+
 def test_a_line_of_exactly_4096_bytes_is_taken_and_4097_is_refused(server: IpcServer) -> None:
     body = line(server, cmd="call", state="hold")[:-1]
     exact = body[:-1] + b" " * (ipc.MAX_LINE_BYTES - len(body)) + b"}"
@@ -315,26 +351,109 @@ def test_wrong_or_missing_token_is_refused_on_tcp(tmp_path: Path) -> None:
         srv.close()
 
 
-def test_too_many_clients_get_busy(tmp_path: Path, transport: str) -> None:
+def test_when_full_the_longest_waiting_client_makes_room(tmp_path: Path, transport: str) -> None:
     srv = IpcServer(tmp_path / "ep", transport=transport, max_clients=1)  # type: ignore[arg-type]
     try:
-        first = raw_connect(srv)
+        first = raw_connect(srv)  # connected, never says anything
         poll_until(srv, lambda: True)
-        second = raw_connect(srv)
-        reply = bytearray()
-        second.setblocking(False)
-
-        def got_reply() -> bool:
-            with contextlib.suppress(BlockingIOError):
-                reply.extend(second.recv(4096))
-            return reply.endswith(b"\n")
-
-        poll_until(srv, got_reply)
-        assert json.loads(bytes(reply)) == {"ok": False, "error": "busy: too many connections"}
+        got, replies = raw_exchange(srv, line(srv, cmd="call", state="hold"))
+        assert got == [CallCommand("hold")] and replies == [{"ok": True}]  # it was "busy" once
+        assert json.loads(first.recv(4096)) == {"ok": False, "error": ipc.BUSY}
+        assert first.recv(4096) == b""  # and closed
         first.close()
-        second.close()
     finally:
         srv.close()
+
+
+@pytest.mark.parametrize("idle", [20, 70])
+def test_idle_connections_never_lock_a_hook_out(tmp_path: Path, transport: str, idle: int) -> None:
+    srv = IpcServer(tmp_path / "ep", transport=transport)  # type: ignore[arg-type]
+    stuck = []
+    try:
+        for _ in range(idle):  # stuck clients (or a burst), all connected before the app polls once
+            stuck.append(raw_connect(srv))
+        poll_until(srv, lambda: True)
+        got, result = in_thread(srv, lambda: ipc.send_call_command(
+            "hold", path=srv.endpoint.path, transport=srv.endpoint.transport))
+        assert result is None and got == [CallCommand("hold")]
+    finally:
+        for s in stuck:
+            s.close()
+        srv.close()
+
+
+def test_a_burst_of_hooks_is_served_in_full(tmp_path: Path) -> None:
+    srv = IpcServer(tmp_path / "ep.sock", transport="unix", max_clients=4)
+    results: list[Any] = []
+
+    def hook(i: int) -> None:
+        try:
+            ipc.send_call_command("hold" if i % 2 else "resume", str(i), path=srv.endpoint.path, timeout_s=5.0)
+            results.append(None)
+        except Exception as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=hook, args=(i,)) for i in range(40)]
+    try:
+        for t in threads:
+            t.start()
+        got = poll_until(srv, lambda: not any(t.is_alive() for t in threads), limit=20_000)
+    finally:
+        for t in threads:
+            t.join()
+        srv.close()
+    assert results == [None] * 40
+    assert sorted(int(c.number or -1) for c in got) == list(range(40))
+
+
+def test_the_client_retries_a_busy_reply_within_its_timeout(tmp_path: Path) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "ipc.sock"))
+    listener.listen(4)
+    seen: list[bytes] = []
+
+    def busy_then_ok() -> None:
+        for reply in (ipc.BUSY, ipc.BUSY, None):
+            conn, _ = listener.accept()
+            with conn:
+                seen.append(conn.recv(4096))
+                body = {"ok": True} if reply is None else {"ok": False, "error": reply}
+                conn.sendall(json.dumps(body).encode() + b"\n")
+
+    t = threading.Thread(target=busy_then_ok)
+    t.start()
+    ipc.send_call_command("hold", "10086", path=tmp_path / "ipc.sock")
+    t.join()
+    listener.close()
+    assert len(seen) == 3 and all(json.loads(s) == {"cmd": "call", "state": "hold", "number": "10086"} for s in seen)
+
+
+def test_a_client_told_busy_until_its_timeout_says_so(tmp_path: Path) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "ipc.sock"))
+    listener.listen(64)
+    stop = threading.Event()
+
+    def always_busy() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(4096)
+                conn.sendall(json.dumps({"ok": False, "error": ipc.BUSY}).encode() + b"\n")
+
+    t = threading.Thread(target=always_busy)
+    t.start()
+    try:
+        with pytest.raises(IpcClientError, match="refused the command: busy: too many connections; try again"):
+            ipc.send_call_command("hold", path=tmp_path / "ipc.sock", timeout_s=0.3)
+    finally:
+        stop.set()
+        t.join()
+        listener.close()
 
 
 # --------------------------------------------------------------------------------------------

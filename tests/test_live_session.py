@@ -111,14 +111,28 @@ def pump_until(s: LiveSession, t: float) -> list:
     return out
 
 
-def test_audio_is_fed_in_chunks_of_at_least_100_ms_and_time_counts_samples():
+def test_audio_is_fed_in_chunks_of_at_least_300_ms_and_time_counts_samples():
     s = make(np.zeros(RATE * 2))
-    times = []
-    for _ in range(20):
+    times, received = [], []
+    for _ in range(31):
         s.pump()
         times.append(round(s.pipeline.t, 3))
-    assert times[:5] == [0.0, 0.0, 0.0, 0.0, 0.1]  # five 20 ms reads make the first 100 ms chunk
-    assert times[-1] == 0.4
+        received.append(round(s.received_t, 3))
+    assert times[:15] == [0.0] * 14 + [0.3]  # fifteen 20 ms reads make the first 300 ms chunk
+    assert times[-2:] == [0.6, 0.6]
+    assert received[:3] == [0.02, 0.04, 0.06] and received[-1] == 0.62  # "now", for hooks and buttons
+
+
+def test_audio_with_a_prompt_due_in_it_is_fed_at_once():
+    s = make(np.zeros(RATE * 8))
+    s.request("start", "button")  # no agent channel: the greeting counts as said at 0; repeat due at 5.0
+    fed = []
+    for _ in range(300):
+        for u in s.pump():
+            if isinstance(u, ShowPrompt):
+                fed.append((round(u.t, 3), u.protocol, round(s.received_t, 3)))
+    # 4.8 s was fed in 300 ms chunks; the read that brought 5.0 s of audio fed it at once
+    assert fed == [(0.0, "greeting", 0.02), (5.0, "silent_line", 5.0)]
 
 
 def test_sound_after_digital_zero_starts_the_call_by_itself():
@@ -134,13 +148,14 @@ def test_hook_commands_become_call_state_events_and_are_logged_with_the_number()
     cmds, log = Commands(), Log()
     s = make(hiss(5.0), commands=cmds, calllog=log)
     pump_until(s, 0.5)
+    assert s.received_t == 0.6  # 30 reads of 20 ms, all fed (two 300 ms chunks)
     cmds.queue.append(Cmd("call_start", "10086"))
     ups = pump_until(s, 1.5)
     cmds.queue.append(Cmd("call_end"))
     ups += pump_until(s, 2.0)
     assert [(u.kind, u.source) for u in ups if isinstance(u, CallEvent)] == [("call_start", "ipc"),
                                                                            ("call_end", "ipc")]
-    assert log.calls == [("10086", 0.5)] and log.ended == [1]
+    assert log.calls == [("10086", 0.6)] and log.ended == [1]
     assert [r["event"] for r in log.records][:2] == ["call_state", "prompt"]
 
 
@@ -159,12 +174,12 @@ def test_auto_tts_speaks_prompts_and_the_end_of_playback_ends_the_line():
     s.request("start", "button")
     pump_until(s, 1.0)
     assert speaker.spoken == ["下午好,XX公司很高兴为您服务"]
-    # playback ended 0.3 s ago (monotonic), now that the stream is at 1.0 s: the line ended at 0.7 s
+    # playback ended 0.3 s ago (monotonic), now that the stream is at 1.2 s: the line ended at 0.9 s
     speaker.events.append(Finished(speaker.spoken[0], ended_at=now[0] - 0.3))
     speaker.events.append(Finished("skipped", ended_at=now[0], cancelled=True))  # not a line's end
     ups = pump_until(s, 6.0)
     assert [(round(u.t, 3), u.protocol, u.step) for u in ups if isinstance(u, ShowPrompt)] == [
-        (5.7, "silent_line", 2)]
+        (5.9, "silent_line", 2)]
     assert speaker.spoken[-1] == "下午好,XX公司很高兴为您服务"
 
 

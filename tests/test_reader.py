@@ -455,3 +455,94 @@ def test_damaged_flac_stops_with_a_warning(tmp_path: Path, damage: str) -> None:
     assert reader.warnings[0].endswith("; replayed as far as it goes")
     assert 0 < len(caller) < 48000 and len(caller) % 1600 == 0  # whole 0.1 s reads before the damage
     assert caller.tolist() == data[: len(caller)].astype(float).tolist()
+
+
+# --------------------------------------------------------------------------------------------
+# Non-finite samples, absurd rates, MPEG data under another name
+# --------------------------------------------------------------------------------------------
+def test_nan_and_inf_samples_are_read_as_silence_with_one_warning(tmp_path: Path) -> None:
+    path = tmp_path / "nan.wav"
+    x = tone(440, 8000, 8000 * 3)
+    x[8000 + 123 : 8000 + 923] = np.nan
+    x[8000 * 2] = np.inf
+    x[8000 * 2 + 1] = -np.inf
+    sf.write(path, x.astype(np.float32), 8000, subtype="FLOAT")
+    with open_call(path) as reader:
+        caller, _, _ = read_all(reader)
+        assert reader.warnings == [f"{path}: 802 samples are NaN or infinite (the first at 1.015 s); "
+                                   "read as silence"]
+    assert np.isfinite(caller).all()
+    assert (caller[8000 + 123 : 8000 + 923] == 0).all() and caller[8000 * 2] == 0
+    assert caller[:100] == pytest.approx(x[:100] * 32768, abs=0.02)  # the rest untouched
+
+
+def test_a_file_of_nothing_but_nan_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "allnan.wav"
+    sf.write(path, np.full((8000, 2), np.nan, dtype=np.float32), 8000, subtype="FLOAT")
+    with pytest.raises(InputError, match=r"allnan.wav: no audio: every sample is NaN or infinite$"):
+        open_call(path)
+
+
+def test_nan_only_in_an_ignored_channel_is_no_problem(tmp_path: Path) -> None:
+    path = tmp_path / "st.wav"
+    data = np.stack([np.full(8000, np.nan), tone(440, 8000, 8000)], axis=1)
+    sf.write(path, data.astype(np.float32), 8000, subtype="FLOAT")
+    with open_call(path, "-,caller") as reader:
+        caller, agent, _ = read_all(reader)
+        assert reader.warnings == [] and agent is None and np.isfinite(caller).all()
+
+
+@pytest.mark.parametrize("claimed", [2_000_000_000, 192_001])
+def test_a_header_claiming_an_absurd_rate_is_an_error_naming_it(tmp_path: Path, claimed: int) -> None:
+    path = tmp_path / "rate.wav"
+    path.write_bytes(wav_bytes(1, 1, 8000, 16, bytes(16000)))
+    data = bytearray(path.read_bytes())
+    data[24:32] = struct.pack("<II", claimed, min(claimed * 2, 2**32 - 1))
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as err:
+        open_call(path)
+    assert str(err.value) == (f"{path}: sample rate {claimed} Hz in the header is above 192000 Hz (a damaged "
+                              "header?); recordings are read at 8, 11.025, 16, 22.05, 32, 44.1 and 48 kHz")
+
+
+def test_96_khz_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "hi.wav"
+    sf.write(path, tone(440, 96000, 96000), 96000, subtype="PCM_16")
+    with open_call(path) as reader:
+        caller, _, _ = read_all(reader)
+    assert reader.info.rate == 16000 and len(caller) == 16000
+
+
+MPEG_FRAME = bytes([0xFF, 0xFB, 0x90, 0x64]) + bytes(413)  # MPEG-1 layer III, 128 kbit/s, 44.1 kHz: silence
+
+
+def test_a_real_mp3_named_wav_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "call.wav"
+    path.write_bytes(MPEG_FRAME * 100)
+    with open_call(path) as reader:
+        caller, _, _ = read_all(reader)
+    assert reader.info.source_rate == 44100 and len(caller) > 16000 * 2
+
+
+def test_damaged_mp3_named_wav_is_one_line_and_the_decoder_stays_quiet(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "call.wav"
+    path.write_bytes(MPEG_FRAME[:4] + b"garbage" * 500)
+    with pytest.raises(InputError) as err:
+        open_call(path)
+    assert str(err.value) == (f"{path}: damaged MP3 (MPEG audio) data, not WAV: no audio could be decoded "
+                              "(libmpg123: Illegal Audio-MPEG-Header 0x00000000 at offset 3500.)")
+    assert capfd.readouterr().err == ""  # libmpg123's own "Note: …" lines did not reach the terminal
+
+
+def test_damage_inside_mp3_data_is_a_warning_and_the_decoder_stays_quiet(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "call.wav"
+    path.write_bytes(MPEG_FRAME * 40 + b"garbage" * 50)
+    with open_call(path) as reader:
+        read_all(reader)
+    assert capfd.readouterr().err == ""
+    assert reader.warnings[-1] == (f"{path}: the decoder found damaged data (Illegal Audio-MPEG-Header "
+                                   "0x67617262 at offset 16680.); replayed what it could decode")

@@ -111,7 +111,13 @@ def test_machine_file_location_per_platform(
 BAD = [
     ('locale = "fr"', "locale: 'fr' is not one of zh-CN, zh-TW, en; keeping 'zh-CN'"),
     ("company = 3", "company: expected a string, got 3; keeping ''"),
-    ('company = "a\\nb"', "company: expected one line of at most 200 characters; keeping ''"),
+    ('company = "a\\nb"', "company: must be one line; keeping ''"),
+    ('company = "{title} Ltd"', "company: must not contain '{' or '}' (it is filled into lines); keeping ''"),
+    ('company = "' + "x" * 81 + '"', "company: 81 characters is longer than 80; keeping ''"),
+    ('title = "Sir\\tor Madam"', "title: must not contain control characters; keeping ''"),
+    ("autostart = 1", "autostart: expected true or false, got 1; keeping false"),
+    ("[timing]\nchars_per_minute = 3001", "timing.chars_per_minute: 3001 is outside 30..3000 characters per "
+                                          "minute; keeping nothing"),
     ("[devices]\ncaller = -1", "devices.caller: device index -1 is negative; keeping nothing"),
     ("[devices]\nagent = true", "devices.agent: expected a string, got true; keeping nothing"),
     ("[detector]\nvad_mode = 7", "detector.vad_mode: 7 is not one of 0, 1, 2, 3; keeping 3"),
@@ -128,6 +134,7 @@ BAD = [
     ('[tts]\nmode = "loud"', "tts.mode: 'loud' is not one of off, on_request, auto; keeping 'on_request'"),
     ("[tts]\nrate = 1.5", "tts.rate: expected a whole number, got 1.5; keeping nothing"),
     ("[tts]\nrate = 1000", "tts.rate: 1000 is outside 50..400; keeping nothing"),
+    ("[overlay]\ncalm_hide_after_s = 0.5", "overlay.calm_hide_after_s: 0.5 is outside 1..3600 s; keeping nothing"),
     (
         "[tts]\noutputs = []",
         'tts.outputs: expected a non-empty list of headset, speak_to (use mode = "off" for none); '

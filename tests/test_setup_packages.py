@@ -21,11 +21,11 @@ PROMPT_NAME = re.compile(r"""["']([a-z]{2}|[a-z]{2}_[A-Z]{2}_[mf]_[A-Za-z]+)/[a-
 
 
 def _setup_packages() -> set[str]:
-    text = (ROOT / "setup.sh").read_text(encoding="utf-8")
-    names: set[str] = set()
-    for m in re.finditer(r"^(RUNTIME_PKGS|TEST_PKGS)=\((.*?)\)", text, re.S | re.M):
-        names.update(line.split("#", 1)[0] for line in m.group(2).split())
-    return {n for n in names if n}
+    """The package lists exactly as bash reads them (comments inside the arrays included)."""
+    script = ('eval "$(sed -n "/^RUNTIME_PKGS=(/,/^pkgs=/p" setup.sh | grep -v "^pkgs=")"; '
+              'printf "%s\\n" "${RUNTIME_PKGS[@]}" "${TEST_PKGS[@]}"')
+    out = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return set(out.split())
 
 
 def _folders_the_suite_reads() -> set[str]:

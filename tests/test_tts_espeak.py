@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes.util
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +17,6 @@ pytestmark = pytest.mark.skipif(
     ctypes.util.find_library("espeak-ng") is None and ctypes.util.find_library("espeak") is None,
     reason="libespeak-ng is not installed (apt-get install -y espeak-ng libespeak-ng1)",
 )
-
-
-@pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LineRenderer]:
-    r = LineRenderer(tmp_path_factory.mktemp("tts-cache"))
-    r.start()
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def zh_voice(renderer: LineRenderer) -> str:
-    return renderer.pick_voice("zh-CN", timeout=60).id
 
 
 def test_espeak_lists_mandarin_and_picks_it(renderer: LineRenderer, zh_voice: str) -> None:

@@ -31,7 +31,7 @@ WINDOWS = [
 def devices(monkeypatch: pytest.MonkeyPatch) -> Any:
     def use(devs: list[dict[str, Any]], sinks: list[str] | None, platform: str = "linux") -> None:
         monkeypatch.setattr(playback, "output_devices", lambda: devs)
-        monkeypatch.setattr(playback, "pulse_sinks", lambda timeout=2.0: sinks)
+        monkeypatch.setattr(playback.pulse, "sink_names", lambda timeout=2.0: sinks)
         monkeypatch.setattr(playback.sys, "platform", platform)
     return use
 

@@ -8,7 +8,6 @@ espeak-ng renders the line, so it is needed too.
 from __future__ import annotations
 
 import ctypes.util
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,22 +15,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
-from test_tts_support import (
-    ZH_LINE,
-    PrivatePulse,
-    pulseaudio_available,
-    read_raw,
-    reinit_portaudio,
-    rms_dbfs,
-    speech_span,
-)
+from soundserver import SoundServer, why_not
+from test_tts_support import ZH_LINE, read_raw, rms_dbfs, speech_span
 
 from softphone_assist.audio.playback import OutputDeviceError, Playback, resolve_output
 from softphone_assist.speech.cache import RenderSpec, read_clip
 from softphone_assist.speech.render import LineRenderer
 from softphone_assist.speech.speaker import Speaker, SpeechEvent, SpeechFinished, SpeechStarted
 
-_why_not = pulseaudio_available() or (
+_why_not = why_not("pulseaudio", alsa_pulse=True) or (
     "libespeak-ng is not installed (apt-get install -y espeak-ng libespeak-ng1)"
     if ctypes.util.find_library("espeak-ng") is None else None)
 pytestmark = pytest.mark.skipif(_why_not is not None, reason=f"needs a private PulseAudio: {_why_not}")
@@ -41,34 +33,15 @@ SINKS = {"agent_mic_in": 1, "headset": 2}
 
 
 @pytest.fixture(scope="module")
-def pulse() -> Iterator[PrivatePulse]:
-    pp = PrivatePulse(Path(f"/tmp/tts-test-pulse-{os.getpid()}"), SINKS, rate=RATE)
-    pp.start()
-    saved = {k: os.environ.get(k) for k in pp.client_env()}
-    os.environ.update(pp.client_env())
-    reinit_portaudio()  # PortAudio lists ALSA's "pulse" only if a server answered at its start
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoundServer]:
+    server = SoundServer("pulseaudio", tmp_path_factory.mktemp("pulse"), SINKS, rate=RATE)
     try:
-        yield pp
+        server.start()
+        server.keep_running(settle_s=2.5)
+        with server.as_default():
+            yield server
     finally:
-        pp.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        reinit_portaudio()
-
-
-@pytest.fixture(scope="module")
-def renderer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LineRenderer]:
-    r = LineRenderer(tmp_path_factory.mktemp("tts-cache"))
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def zh_voice(renderer: LineRenderer) -> str:
-    return renderer.pick_voice("zh-CN", timeout=60).id
+        server.stop()
 
 
 def poll_until_finished(speaker: Speaker, timeout: float = 30.0) -> list[SpeechEvent]:
@@ -94,7 +67,7 @@ def best_correlation(recorded: np.ndarray, clip48: np.ndarray) -> float:
     return float(np.dot(seg, ref) / (np.linalg.norm(seg) * np.linalg.norm(ref) + 1e-12))
 
 
-def test_line_plays_into_two_sinks_at_once(pulse: PrivatePulse, renderer: LineRenderer, zh_voice: str,
+def test_line_plays_into_two_sinks_at_once(pulse: SoundServer, renderer: LineRenderer, zh_voice: str,
                                            tmp_path: Path) -> None:
     spec = RenderSpec(ZH_LINE, zh_voice, 150)
     clip = renderer.render_blocking(spec, 60)
@@ -126,7 +99,7 @@ def test_line_plays_into_two_sinks_at_once(pulse: PrivatePulse, renderer: LineRe
         assert best_correlation(y, clip48) > 0.95, sink  # the same speech, not just some sound
 
 
-def test_skip_stops_the_sound_where_it_says(pulse: PrivatePulse, renderer: LineRenderer, zh_voice: str,
+def test_skip_stops_the_sound_where_it_says(pulse: SoundServer, renderer: LineRenderer, zh_voice: str,
                                            tmp_path: Path) -> None:
     renderer.render_blocking(RenderSpec(ZH_LINE, zh_voice, 150), 60)
     speaker = Speaker(renderer, [resolve_output("agent_mic_in")], zh_voice, rate=150)
@@ -147,7 +120,7 @@ def test_skip_stops_the_sound_where_it_says(pulse: PrivatePulse, renderer: LineR
     assert done.seconds - 0.25 <= s1 - s0 <= done.seconds + 0.1, (s1 - s0, done.seconds)
 
 
-def test_playback_alone_reports_every_frame(pulse: PrivatePulse, tmp_path: Path) -> None:
+def test_playback_alone_reports_every_frame(pulse: SoundServer, tmp_path: Path) -> None:
     tone = (0.2 * np.sin(2 * np.pi * 500 * np.arange(8000) / 16000)).astype(np.float32)
     rec = tmp_path / "tone.raw"
     pulse.record("headset.monitor", rec)
@@ -163,7 +136,7 @@ def test_playback_alone_reports_every_frame(pulse: PrivatePulse, tmp_path: Path)
     assert abs((s1 - s0) - 0.5) <= 0.04
 
 
-def test_unknown_sink_names_the_sinks_there_are(pulse: PrivatePulse) -> None:
+def test_unknown_sink_names_the_sinks_there_are(pulse: SoundServer) -> None:
     with pytest.raises(OutputDeviceError) as err:
         resolve_output("pulse:softphone_mic")
     assert str(err.value) == ("tts.outputs 'pulse:softphone_mic': PulseAudio has no sink 'softphone_mic'; "

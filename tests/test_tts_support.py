@@ -2,20 +2,17 @@
 
 * Fake engines for the render worker: they run in the worker child, which imports this module
   by name (spawn passes the parent's sys.path, and pytest puts tests/ on it).
-* PrivatePulse: our own PulseAudio daemon with null sinks, in its own runtime dir, so nothing
-  clashes with other labs or a desktop server (the pattern of shared/e2e/softphone-lab `up`).
+* Reading what was recorded from a sink's monitor (the sound server is tests/soundserver.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
+from soundserver import SoundServer, why_not
 
 from softphone_assist.speech.cache import RenderSpec
 from softphone_assist.speech.errors import TtsEngineStuck
@@ -69,133 +66,21 @@ class BrokenEngine:
 
 
 # --------------------------------------------------------------------------------------------
-# A private PulseAudio daemon
+# The sound server is tests/soundserver.py. These two names stay for tests/test_deb.py, which
+# imports them from here: a PulseAudio SoundServer whose sinks are kept running.
 # --------------------------------------------------------------------------------------------
 def pulseaudio_available() -> str | None:
-    """None if pulseaudio, pactl and parecord exist; else why not (for a skip reason)."""
-    missing = [t for t in ("pulseaudio", "pactl", "parecord") if shutil.which(t) is None]
-    if missing:
-        return (f"{', '.join(missing)} not installed "
-                "(apt-get install -y pulseaudio pulseaudio-utils libasound2-plugins)")
-    if not Path("/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so").exists() and not list(
-            Path("/usr/lib").glob("*/alsa-lib/libasound_module_pcm_pulse.so")):
-        return "the ALSA pulse plugin is missing (apt-get install -y libasound2-plugins)"
-    return None
+    """None if a private PulseAudio can run and PortAudio can reach it; else why not."""
+    return why_not("pulseaudio", alsa_pulse=True)
 
 
-class PrivatePulse:
-    """`pulseaudio` with null sinks under `root`, which it owns and removes on stop() (keep the
-    path short: it holds a unix socket)."""
-
+class PrivatePulse(SoundServer):
     def __init__(self, root: Path, sinks: dict[str, int], rate: int = 48000) -> None:
-        self.root = root
-        self.sinks = sinks  # name -> channels
-        self.rate = rate
-        self.socket = root / "native"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.recorders: list[subprocess.Popen[bytes]] = []
-        self.keepalive: list[subprocess.Popen[bytes]] = []
+        super().__init__("pulseaudio", root, sinks, rate)
 
-    def client_env(self) -> dict[str, str]:
-        return {"PULSE_SERVER": f"unix:{self.socket}", "PULSE_CLIENTCONFIG": str(self.root / "client.conf")}
-
-    def start(self, timeout: float = 10.0) -> None:
-        for d in ("run", "state", "home", "xdg", "config"):
-            (self.root / d).mkdir(parents=True, exist_ok=True, mode=0o700)
-        (self.root / "client.conf").write_text("autospawn = no\n")
-        self.socket.unlink(missing_ok=True)
-        dropped = ("DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")
-        env = {k: v for k, v in os.environ.items() if k not in dropped}
-        r = self.root
-        env.update(HOME=str(r / "home"), XDG_RUNTIME_DIR=str(r / "xdg"), XDG_CONFIG_HOME=str(r / "config"),
-                   PULSE_RUNTIME_PATH=str(r / "run"), PULSE_STATE_PATH=str(r / "state"),
-                   PULSE_CLIENTCONFIG=str(r / "client.conf"))
-        argv = ["pulseaudio", "--daemonize=no", "--system=false", "--exit-idle-time=-1", "-n",
-                "--use-pid-file=no", "--realtime=no", "--high-priority=no", "--log-target=stderr",
-                "--log-level=error",
-                "-L", f"module-native-protocol-unix auth-anonymous=1 socket={self.socket}"]
-        for name, ch in self.sinks.items():
-            argv += ["-L", f"module-null-sink sink_name={name} rate={self.rate} channels={ch}"]
-        with open(r / "pulseaudio.log", "ab") as log:
-            # its own session: a Ctrl-C on the test run does not hit it before our teardown does
-            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"pulseaudio exited: {(r / 'pulseaudio.log').read_text()[-2000:]}")
-            if self.socket.exists() and all(s in self.pactl("list", "short", "sinks") for s in self.sinks):
-                self._keep_sinks_running()
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"pulseaudio did not come up within {timeout} s")
-
-    def _keep_sinks_running(self) -> None:
-        """A null sink nobody records from runs in ~2 s blocks, so playback into it stalls up to 2 s
-        (softphone-lab pitfall 8). A 20 ms reader per monitor keeps it in real time, as the
-        softphone reading the mic sink does in a call. The first block can still be ~2 s long."""
-        for sink in self.sinks:
-            self.keepalive.append(subprocess.Popen(
-                ["parecord", "--raw", f"--device={sink}.monitor", "--latency-msec=20", "--rate=8000",
-                 "--channels=1", "--format=s16le", os.devnull],
-                env={**os.environ, **self.client_env()}, stdin=subprocess.DEVNULL))
-        time.sleep(2.5)
-
-    def pactl(self, *args: str) -> str:
-        r = subprocess.run(["pactl", *args], env={**os.environ, **self.client_env(), "LC_ALL": "C"},
-                           capture_output=True, text=True, timeout=5)
-        return r.stdout
-
-    def record(self, source: str, path: Path) -> subprocess.Popen[bytes]:
-        """parecord SOURCE as raw s16le mono at the daemon's rate, 20 ms latency, until stop_recorders;
-        returns once the first 50 ms have been written."""
-        argv = ["parecord", "--raw", f"--device={source}", "--latency-msec=20", f"--rate={self.rate}",
-                "--channels=1", "--format=s16le", str(path)]
-        path.unlink(missing_ok=True)
-        p = subprocess.Popen(argv, env={**os.environ, **self.client_env()}, stdin=subprocess.DEVNULL)
-        self.recorders.append(p)
-        # attached only once audio arrives: parecord can take a while to start on a loaded machine
-        deadline = time.monotonic() + 10.0
-        while not (path.exists() and path.stat().st_size >= self.rate // 10):  # 50 ms of s16 mono
-            if p.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"parecord {source} delivered no audio (exit {p.poll()})")
-            time.sleep(0.01)
-        return p
-
-    def stop_recorders(self) -> None:
-        for p in self.recorders:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)  # parecord flushes and exits on SIGTERM
-        for p in self.recorders:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
-        self.recorders.clear()
-
-    def stop(self) -> None:
-        self.stop_recorders()
-        self.recorders, self.keepalive = self.keepalive, []
-        self.stop_recorders()
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-        shutil.rmtree(self.root, ignore_errors=True)  # the daemon's dirs, socket and log
-
-
-def reinit_portaudio() -> None:
-    """PortAudio lists ALSA's `pulse` device only if a server answered when it was initialised."""
-    import sounddevice as sd
-
-    sd._terminate()
-    sd._initialize()
+    def start(self) -> None:
+        super().start()
+        self.keep_running(settle_s=2.5)
 
 
 def read_raw(path: Path) -> np.ndarray:

@@ -223,3 +223,15 @@ def test_english_strings() -> None:
     v = s.view(2.0)
     assert (v.may_hang_up, v.never_say) == ("You may hang up now", "Never say: " + NEVER)
     assert state(prompt(1.0), locale="en").view(1.0).countdown.text == "Waiting for you to say the line"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "zh-TW", "en"])
+def test_every_caller_condition_has_words_in_every_locale(locale: str) -> None:
+    # the overlay looks up cond_<condition>: a condition without words (a new one, such as tone)
+    # would raise KeyError the first time a prompt shows while it is heard
+    from softphone_assist.events import CALLER_CONDITIONS
+    from softphone_assist.ui.strings import ui_strings
+
+    words = ui_strings(locale)
+    for condition in CALLER_CONDITIONS:
+        assert words[f"cond_{condition}"].strip()

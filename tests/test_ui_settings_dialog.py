@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from softphone_assist.settings import (
@@ -22,7 +22,7 @@ from softphone_assist.settings import (
     load_settings,
     save_user_settings,
 )
-from softphone_assist.ui.settings_dialog import SettingsDialog
+from softphone_assist.ui.settings_dialog import SettingsDialog, padlock_pixmap
 
 CURRENT = Settings(
     company="星河通信",
@@ -123,7 +123,7 @@ def test_a_refused_save_keeps_the_dialog_open_with_the_message(qtbot: QtBot, tmp
     editor(d, "company", QLineEdit).setText("Acme\u0007")  # a control character: the settings refuse it
     d.accept()
     assert d.isVisible() and d.result_changes == {}
-    assert d.error.text().startswith("company: expected one line")
+    assert d.error.text() == "company: must not contain control characters"
     assert not (tmp_path / "user.toml").exists()
 
 
@@ -184,3 +184,91 @@ def test_other_languages(qtbot: QtBot, locale: str, tab: str, label: str) -> Non
     assert page is not None
     form = page.layout()
     assert form.itemAt(0).widget().text() == label  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------------------------
+# Keys IT locked: read-only, padlock, "set by your IT department", never saved
+# --------------------------------------------------------------------------------------------
+LOCKED = Settings(company="Acme", locale="en", tts=TtsSettings(mode="off"),
+                  locked=frozenset({"company", "locale", "tts.mode"}))
+
+
+def test_locked_keys_are_read_only_with_a_padlock_and_the_words(qtbot: QtBot) -> None:
+    d = dialog(qtbot, LOCKED, locale="en")
+    for key in ("company", "locale", "tts.mode"):
+        w = d.editors[key]
+        assert not w.isEnabled() and w.toolTip() == "Set by your IT department"
+        row = d.lock_notes[key]
+        note = row.findChild(QLabel, "locked_note")
+        lock = row.findChild(QLabel, "padlock")
+        assert note is not None and note.text() == "Set by your IT department"
+        assert lock is not None and not lock.pixmap().isNull()
+    assert editor(d, "company", QLineEdit).text() == "Acme"  # the locked value is shown
+    assert set(d.lock_notes) == {"company", "locale", "tts.mode"}
+    assert d.editors["title"].isEnabled() and d.editors["tts.rate"].isEnabled()
+
+
+@pytest.mark.parametrize(("locale", "words"), [("zh-CN", "由 IT 部门设置"), ("zh-TW", "由 IT 部門設定")])
+def test_the_lock_note_speaks_the_agents_language(qtbot: QtBot, locale: str, words: str) -> None:
+    d = dialog(qtbot, LOCKED, locale=locale)
+    note = d.lock_notes["company"].findChild(QLabel, "locked_note")
+    assert note is not None and note.text() == words
+
+
+def test_the_padlock_is_painted_so_it_needs_no_emoji_font(qtbot: QtBot) -> None:
+    image = padlock_pixmap(16).toImage()
+    alpha = [[image.pixelColor(x, y).alpha() for x in range(16)] for y in range(16)]
+    assert alpha[0][0] == 0 and alpha[15][15] == 0  # transparent corners
+    assert alpha[12][8] == 255  # the body is solid
+    assert alpha[6][8] == 0  # the hole under the shackle
+    assert sum(a > 0 for row in alpha for a in row) > 60
+
+
+def test_locked_keys_never_come_back_as_changes(qtbot: QtBot, tmp_path: Path) -> None:
+    user = tmp_path / "user.toml"
+    d = dialog(qtbot, LOCKED, save=lambda changes: save_user_settings(changes, user, locked=LOCKED.locked))
+    editor(d, "company", QLineEdit).setText("Mine")  # a disabled widget can still be changed by code
+    editor(d, "title", QLineEdit).setText("女士")
+    assert d.changes() == {"title": "女士"}
+    d.accept()
+    assert d.result_changes == {"title": "女士"}
+    assert tomllib.loads(user.read_text(encoding="utf-8")) == {"title": "女士"}
+
+
+def test_the_locks_come_from_the_machine_files_policy(qtbot: QtBot, tmp_path: Path) -> None:
+    machine = tmp_path / "machine.toml"
+    machine.write_text('[tts]\nmode = "off"\n[policy]\nlocked = ["tts"]\n', encoding="utf-8")
+    s, problems = load_settings([machine])
+    assert problems == []
+    d = dialog(qtbot, s)
+    assert set(d.lock_notes) == {"tts.mode", "tts.voice", "tts.rate", "tts.outputs"}
+    assert editor(d, "tts.mode", QComboBox).currentData() == "off"
+
+
+def test_locks_can_be_given_for_a_plain_mapping(qtbot: QtBot) -> None:
+    from softphone_assist.ui.settings_model import settings_values
+
+    d = dialog(qtbot, settings_values(CURRENT), locked={"overlay.opacity"})  # type: ignore[arg-type]
+    assert set(d.lock_notes) == {"overlay.opacity"} and not d.editors["overlay.opacity"].isEnabled()
+
+
+def test_the_padlock_shows_in_the_rendered_dialog(qtbot: QtBot) -> None:
+    """Rendered offscreen: the padlock's pixels are on screen beside the locked field (a screenshot is
+    kept in test-artifacts/ for a person to look at)."""
+    d = dialog(qtbot, LOCKED)
+    d.resize(700, 420)
+    d.show()
+    qtbot.waitExposed(d)
+    shot = d.grab()
+    artifacts = Path(__file__).resolve().parents[1] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot.save(str(artifacts / "settings_dialog_locked.png"))
+    lock = d.lock_notes["company"].findChild(QLabel, "padlock")
+    assert lock is not None and lock.isVisible()
+    image = shot.toImage()
+    scale = image.width() / d.width()
+    top_left = lock.mapTo(d, lock.rect().topLeft())
+    dark = sum(
+        image.pixelColor(int((top_left.x() + x) * scale), int((top_left.y() + y) * scale)).lightness() < 128
+        for x in range(lock.width()) for y in range(lock.height()))
+    assert dark > 40  # the padlock's body alone is 11 x 8 px

@@ -85,3 +85,20 @@ def test_check_settings_raises_what_the_loader_would() -> None:
         check_settings({"hotkeys": {"speak": "F9", "skip": "F9"}})
     with pytest.raises(SettingsError, match=r"^tts\.outputs: choose at least one"):
         check_settings({"tts": {"outputs": []}})
+
+
+def test_locked_keys_are_never_in_the_diff() -> None:
+    from softphone_assist.ui.settings_model import locked_keys
+
+    before = settings_values(Settings())
+    after = {**before, "company": "Mine", "title": "女士", "tts": {**before["tts"], "mode": "auto"}}
+    assert diff_settings(before, after, FIELDS, locked={"company", "tts.mode"}) == {"title": "女士"}
+    assert diff_settings(before, after, FIELDS) == {"company": "Mine", "title": "女士", "tts": {"mode": "auto"}}
+    s = Settings(locked=frozenset({"company"}))
+    assert locked_keys(s) == {"company"} and locked_keys(before) == frozenset()
+    assert "locked" not in settings_values(s) and "sources" not in settings_values(s)
+
+
+def test_autostart_is_a_general_checkbox() -> None:
+    spec = next(f for f in FIELDS if f.key == "autostart")
+    assert (spec.kind, spec.section, spec.label("en")) == ("bool", "general", "Start when I log in")

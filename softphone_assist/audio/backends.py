@@ -11,12 +11,19 @@ since) can close streams other than ours.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext, suppress
 from typing import Any, Protocol
 
 from softphone_assist.audio import pulse
-from softphone_assist.audio.devices import DeviceError, DeviceInfo, devices_from_pyaudio, devices_from_sounddevice
+from softphone_assist.audio.devices import (
+    DeviceError,
+    DeviceInfo,
+    devices_from_pulse,
+    devices_from_pyaudio,
+    devices_from_sounddevice,
+)
 
 
 class BlockSink(Protocol):
@@ -177,7 +184,8 @@ class PyAudioWPatchBackend:
 
 
 def default_backend() -> AudioBackend:
-    """PyAudioWPatch on Windows when installed (loopback), else sounddevice."""
+    """PyAudioWPatch on Windows when installed (loopback), else sounddevice; on Linux with Pulse
+    sources recorded through libpulse when it can be loaded (libpulse.py: pinned, cheaper)."""
     import sys
 
     if sys.platform == "win32":
@@ -185,4 +193,21 @@ def default_backend() -> AudioBackend:
             return PyAudioWPatchBackend()
         except ImportError:
             pass
-    return SoundDeviceBackend()
+    inner = SoundDeviceBackend()
+    if sys.platform.startswith("linux"):
+        from softphone_assist.audio import libpulse
+
+        if libpulse.available():
+            return libpulse.PulseBackend(inner)
+    return inner
+
+
+def list_devices(backend: AudioBackend | None = None, *, with_pulse: bool | None = None) -> list[DeviceInfo]:
+    """PortAudio devices of `backend` (default: the platform's), plus Pulse sources on Linux.
+    Here, not in devices.py: listing needs a backend, and devices.py stays plain data + matching."""
+    if backend is None:
+        backend = default_backend()
+    devs: list[DeviceInfo] = list(backend.devices())
+    if with_pulse if with_pulse is not None else sys.platform.startswith("linux"):
+        devs += devices_from_pulse(pulse.list_sources())
+    return devs

@@ -1,13 +1,17 @@
 """Live capture of the caller stream and the agent microphone, polled from the main loop.
 
-The PortAudio bindings (sounddevice; PyAudioWPatch on Windows) are in backends.py.
+The PortAudio bindings (sounddevice; PyAudioWPatch on Windows) are in backends.py; on Linux a
+PulseAudio/PipeWire source is recorded through libpulse itself (libpulse.py: pinned to its source,
+one thread, no polling), the ALSA `pulse` PCM being the fallback where libpulse cannot be loaded.
 
-Threads: PortAudio calls `_Sink.on_block` on its own thread. It only copies the bytes into a
-bounded deque and counts: PortAudio's input-overflow flag, and frames dropped because the queue is
-full. It never blocks, logs or raises. Everything else (int16 -> float64, mono, soxr streaming
+Threads: PortAudio calls `_Sink.on_block` on its own thread (libpulse's buffer is emptied into it
+from the main loop instead: libpulse.py). It only copies the bytes into a bounded deque and counts:
+the input-overflow flag, and frames dropped because the queue is full. It never blocks, logs or
+raises. Everything else (int16 -> float64, mono, soxr streaming
 resampling to the analysis rate, health checks, re-opening) runs in `read_available()`, which the
-main loop calls (Qt bridge timer or headless loop, every 20-100 ms). No thread of ours; while a
-Pulse source is recorded, one `pactl subscribe` child whose pipe is read without blocking.
+main loop calls (Qt bridge timer or headless loop, every 20-100 ms). No thread of ours. Only
+with the ALSA fallback for a Pulse source: one `pactl subscribe` child whose pipe is read without
+blocking, and a `pactl` poll every `pulse_poll_s`.
 
 Stream time of a channel = samples delivered / rate. The pipeline advances only as far as both
 channels have samples, so a channel that stops must not stop the call: time the device did not
@@ -17,12 +21,18 @@ deliver becomes digital zeros, counted in `stats().filled`:
 - a stream that has not delivered its first block, and a WASAPI loopback while nothing plays
   (it delivers no data then), are filled the same way after `idle_s` (not a problem);
 - frames dropped on a full queue are replaced by as many zeros, in place.
-Zeros on the caller channel read as a silent line: show `problems()` next to any prompt.
+The zeros of a channel that went down are an outage, not silence: `take_outages()` hands out an
+`Outage` mark at the first zero (the channel went down) and another at the first sample of real
+audio after it (re-opened and delivering), as sample positions of that channel, so the session
+can place NoAudio records at exact stream times. A late first block and an idle loopback are not
+outages (nothing was lost), nor are a few frames dropped on a full queue.
 
-Health, checked on every read: a stream PortAudio ended (error, server gone), no block for
-`stall_s` (or none within `start_grace_s` of opening), a Pulse source that vanished or was
-re-created (the server silently moves our stream to the default source; pulse.py; seen at once
-through `pactl subscribe`, and polled every `pulse_poll_s` as a safety net) -> the channel
+Health, checked on every read: a stream that ended (device error, server gone, a pinned Pulse
+source that vanished), no block for `stall_s` (or none within `start_grace_s` of opening); with
+the ALSA fallback also a Pulse source that vanished or was re-created (the server silently moves
+that stream to the default source; pulse.py; seen at once through `pactl subscribe`, and polled
+every `pulse_poll_s` as a safety net) and a stream the server moved onto another source (pinned
+by verification: pulse.py) -> the channel
 is closed, reported by `problems()` ("agent microphone 'Jabra' stopped sending audio; retrying
 every 2 s") and re-opened every `retry_s` once the device answers again. PortAudio lists devices
 once, at initialisation; a device plugged in later is found only after a rescan (`rescan_devices`),
@@ -32,6 +42,7 @@ alone (PyAudioWPatch on Windows): sounddevice's is shared with playback/TTS in t
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,18 +62,21 @@ from softphone_assist.audio.backends import (
     PyAudioWPatchBackend,
     SoundDeviceBackend,
     default_backend,
+    list_devices,
     pyaudio_callback,
 )
-from softphone_assist.audio.devices import DeviceError, DeviceInfo, DeviceSpec, find_input, list_devices
+from softphone_assist.audio.devices import DeviceError, DeviceInfo, DeviceSpec, find_input
 from softphone_assist.events import Channel
 
-# The backends' names are re-exported: tests and devices.list_devices import them from here.
+# The backends' names are re-exported: tests import them from here.
 __all__ = [
-    "LABELS", "AudioBackend", "BlockSink", "ChannelStats", "InputHandle", "LiveCapture", "PyAudioWPatchBackend",
+    "LABELS", "AudioBackend", "BlockSink", "ChannelStats", "InputHandle", "LiveCapture", "Outage",
+    "PyAudioWPatchBackend",
     "SoundDeviceBackend", "SourceWatch", "State", "default_backend", "pyaudio_callback",
 ]
 
 LABELS: dict[Channel, str] = {"caller": "caller line", "agent": "agent microphone"}
+log = logging.getLogger("softphone_assist.capture")
 
 
 class SourceWatch(Protocol):
@@ -74,8 +88,18 @@ class SourceWatch(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """Channel `channel` has no audio from its sample `sample` on (`ended`: audio again from it)."""
+
+    channel: Channel
+    sample: int
+    ended: bool
+
+
 class _Sink:
-    """The only code PortAudio's thread runs. Single writer (that thread); the main loop pops."""
+    """The only code PortAudio's thread runs. Single writer (that thread, or the main loop for
+    libpulse); the main loop pops."""
 
     def __init__(self, max_blocks: int) -> None:
         self.queue: deque[tuple[int, bytes]] = deque()  # (frames dropped just before, data)
@@ -134,6 +158,8 @@ class _Channel:
         self.last_error = ""
         self.next_retry = 0.0
         self.pulse_index: int | None = None
+        self.pulse_output: int | None = None  # our stream's source output (None: unknown)
+        self.in_outage = False  # went down; the outage ends with the next real block
         self.carry: list[np.ndarray] = []  # drained by a rescan, handed out by the next read
         self.overflows = self.dropped = self.filled = self.reopens = 0
 
@@ -143,12 +169,13 @@ class LiveCapture:
 
     def __init__(
         self, caller: DeviceSpec, agent: DeviceSpec | None = None, *, rate: int = 16000,
-        block_s: float = 0.02, queue_s: float = 5.0, stall_s: float = 1.0, start_grace_s: float = 3.0,
+        block_s: float = 0.1, queue_s: float = 5.0, stall_s: float = 1.0, start_grace_s: float = 3.0,
         retry_s: float = 2.0, pulse_poll_s: float = 1.0, idle_s: float = 0.25,
         rescan: bool | None = None, rescan_s: float = 10.0, backend: AudioBackend | None = None,
         devices: Callable[[], list[DeviceInfo]] | None = None,
         source_indexes: Callable[[], dict[str, int] | None] = pulse.source_indexes,
         source_events: Callable[[], SourceWatch] | None = pulse.SourceEvents,
+        source_outputs: Callable[[], dict[int, int] | None] = pulse.own_source_outputs,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.rate, self.block_s = rate, block_s
@@ -157,9 +184,12 @@ class LiveCapture:
         self._max_blocks = max(2, round(queue_s / block_s))
         self._backend = backend if backend is not None else default_backend()
         self._auto_rescan = self._backend.private_portaudio if rescan is None else rescan
+        self._pinned = bool(getattr(self._backend, "pins_streams", False))  # libpulse: no pactl watch
         self._devices = devices if devices is not None else lambda: list_devices(self._backend)
         self._source_indexes, self._clock = source_indexes, clock
         self._source_events = source_events
+        self._source_outputs = source_outputs
+        self._outages: list[Outage] = []
         self._events: SourceWatch | None = None
         self._next_events_start = 0.0
         self._channels = [_Channel("caller", caller)]
@@ -190,6 +220,8 @@ class LiveCapture:
     def close(self) -> None:
         for ch in self._channels:
             self._close_stream(ch)
+        with suppress(Exception):
+            getattr(self._backend, "close", lambda: None)()
         if self._events is not None:
             with suppress(Exception):
                 self._events.close()
@@ -229,6 +261,11 @@ class LiveCapture:
             x = np.concatenate(arrays) if arrays else np.zeros(0)
             if len(x):
                 out.append((role, x))
+        return out
+
+    def take_outages(self) -> list[Outage]:
+        """Outage marks since the last call, in order (module doc); call after `read_available`."""
+        out, self._outages = self._outages, []
         return out
 
     def problems(self) -> list[str]:
@@ -298,7 +335,7 @@ class LiveCapture:
 
     def _open(self, ch: _Channel, now: float) -> None:
         assert ch.device is not None
-        if ch.device.kind == "pulse_source":
+        if ch.device.kind == "pulse_source" and not self._pinned:
             indexes = self._source_indexes()
             if indexes is not None and ch.device.name not in indexes:
                 raise DeviceError(f"PulseAudio source {ch.device.name!r} is not there")
@@ -311,10 +348,21 @@ class LiveCapture:
             handle.close()
             raise
         ch.handle, ch.sink = handle, sink
+        if ch.device.kind == "pulse_source" and not self._pinned:
+            ch.pulse_output = self._new_source_output(ch)
         ch.resampler = None if handle.rate == self.rate else soxr.ResampleStream(
             handle.rate, self.rate, 1, dtype="float64")
         ch.opened_at, ch.last_data_at, ch.anchor = now, None, (now, ch.delivered)
         ch.down, ch.last_error = None, ""
+
+    def _new_source_output(self, ch: _Channel) -> int | None:
+        """The source output the stream just opened is (this process's, not another channel's)."""
+        outputs = self._source_outputs()
+        if outputs is None:
+            return None
+        known = {c.pulse_output for c in self._channels if c is not ch}
+        new = [i for i in outputs if i not in known]
+        return new[0] if len(new) == 1 else None  # ambiguous: cannot verify, rather than guess
 
     def _close_stream(self, ch: _Channel) -> None:
         if ch.sink is not None:  # keep the counts of the stream that ends
@@ -327,8 +375,14 @@ class LiveCapture:
 
     def _go_down(self, ch: _Channel, reason: str, now: float, retry_now: bool = False) -> None:
         self._close_stream(ch)
+        ch.pulse_output = None
+        if not ch.in_outage:
+            ch.in_outage = True
+            self._outages.append(Outage(ch.role, ch.delivered, ended=False))
         ch.down = reason
         ch.next_retry = now if retry_now else now + self.retry_s
+        if retry_now:  # re-opened within this read: problems() will never show it, so say it here
+            log.warning("%s %r %s; re-opening it", LABELS[ch.role], _name(ch), reason)
 
     def _reopen(self, ch: _Channel, now: float, allow_rescan: bool = True) -> None:
         ch.next_retry = now + self.retry_s
@@ -348,6 +402,9 @@ class LiveCapture:
 
     def _drain(self, ch: _Channel, now: float) -> np.ndarray:
         sink, h = ch.sink, ch.handle
+        poll = getattr(h, "poll", None)  # libpulse: its buffer is emptied into the sink from here
+        if poll is not None:
+            poll()
         if sink is None or h is None or not sink.queue:
             return np.zeros(0)
         pieces: list[np.ndarray] = []
@@ -360,6 +417,9 @@ class LiveCapture:
         y = np.concatenate(pieces)
         if ch.resampler is not None:
             y = ch.resampler.resample_chunk(y)
+        if ch.in_outage and len(y):
+            ch.in_outage = False
+            self._outages.append(Outage(ch.role, ch.delivered, ended=True))
         ch.delivered += len(y)
         ch.last_data_at, ch.anchor = now, (now, ch.delivered)
         return y
@@ -373,7 +433,8 @@ class LiveCapture:
         except Exception:
             alive = False
         if not alive:
-            self._go_down(ch, "stopped (device error or unplugged)", now)
+            pulse_gone = dev.kind == "pulse_source" and self._pinned  # a pinned stream ends with its source
+            self._go_down(ch, "disconnected" if pulse_gone else "stopped (device error or unplugged)", now)
         elif dev.kind == "wasapi_loopback":
             return  # silence there means no data: only an error ends it
         elif ch.last_data_at is None and now - ch.opened_at > self.start_grace_s:
@@ -382,6 +443,8 @@ class LiveCapture:
             self._go_down(ch, "stopped sending audio", now)
 
     def _poll_pulse(self, now: float) -> None:
+        if self._pinned:
+            return  # the server ends a pinned stream whose source goes: _check sees it
         watched = [ch for ch in self._channels
                    if ch.down is None and ch.device is not None and ch.device.kind == "pulse_source"]
         if not watched:
@@ -399,13 +462,18 @@ class LiveCapture:
         indexes = self._source_indexes()
         if indexes is None:
             return  # server not answering: if it is gone, the stream ends and _check sees it
+        outputs = self._source_outputs() if any(ch.pulse_output is not None for ch in watched) else None
         for ch in watched:
             assert ch.device is not None
             index = indexes.get(ch.device.name)
+            on = None if outputs is None or ch.pulse_output is None else outputs.get(ch.pulse_output, -1)
             if index is None:
                 self._go_down(ch, "disconnected", now)  # its stream now records another source
             elif index != ch.pulse_index:
                 self._go_down(ch, "disconnected and came back", now, retry_now=True)
+            elif on is not None and on != index:
+                # the server moved it (it follows the default source): what it records is not ours
+                self._go_down(ch, "was moved to another source by the sound server", now, retry_now=True)
 
     def _quiet(self, ch: _Channel, now: float) -> bool:
         """Open but silent for idle_s: before its first block (an idle Pulse null sink took 1.4-2 s

@@ -1,11 +1,13 @@
-"""Which audio devices exist and which one the user meant: listing, matching, `devices` output.
+"""Which audio devices exist and which one the user meant: the device list as data, matching, `devices`
+output (listing them needs a backend: backends.list_devices).
 
 Three kinds of capture device end up in one list:
 - ``portaudio``: what PortAudio lists (sounddevice on Linux/macOS, PyAudioWPatch on Windows).
 - ``pulse_source``: a PulseAudio/PipeWire source from `pactl` (Linux). PortAudio lists only the
   ALSA `pulse` and `default` devices, not the sources behind them, and never the *monitor* of a
   sink, which is how the caller's audio is heard: record ``<sink the softphone plays to>.monitor``.
-  Such a source is opened through the ALSA `pulse` device with PULSE_SOURCE set (pulse.py).
+  Such a source is recorded through libpulse, pinned to it (libpulse.py), or where libpulse
+  cannot be loaded through the ALSA `pulse` device with PULSE_SOURCE set (pulse.py).
 - ``wasapi_loopback``: Windows only, what an output device plays (PyAudioWPatch's
   "<output name> [Loopback]" devices). The caller stream is the loopback of the softphone's
   output device; sounddevice's bundled PortAudio cannot open loopback.
@@ -23,9 +25,9 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from softphone_assist.audio import pulse
 from softphone_assist.errors import UserError
@@ -33,6 +35,7 @@ from softphone_assist.errors import UserError
 DeviceKind = Literal["portaudio", "pulse_source", "wasapi_loopback"]
 DeviceSpec = str | int
 Role = Literal["caller", "agent"]
+T = TypeVar("T")
 
 
 class DeviceError(UserError):
@@ -121,18 +124,6 @@ def devices_from_pulse(sources: Iterable[pulse.PulseSource]) -> list[DeviceInfo]
     ]
 
 
-def list_devices(backend: Any | None = None, *, with_pulse: bool | None = None) -> list[DeviceInfo]:
-    """PortAudio devices of `backend` (default: the platform's), plus Pulse sources on Linux."""
-    if backend is None:
-        from softphone_assist.audio.capture import default_backend  # capture imports this module
-
-        backend = default_backend()
-    devs: list[DeviceInfo] = list(backend.devices())
-    if with_pulse if with_pulse is not None else sys.platform.startswith("linux"):
-        devs += devices_from_pulse(pulse.list_sources())
-    return devs
-
-
 # ----------------------------------------------------------------------------------------------
 # Matching an option to a device
 # ----------------------------------------------------------------------------------------------
@@ -145,6 +136,21 @@ _KIND_ORDER: dict[Role, dict[DeviceKind, int]] = {
 def _short_list(devs: Sequence[DeviceInfo]) -> str:
     items = [f"{d.index} {d.name!r}" if d.index is not None else repr(d.name) for d in devs]
     return "; ".join(items) if items else "(none)"
+
+
+def match_name(wanted: str, candidates: Sequence[T], names: Callable[[T], Iterable[str]]) -> tuple[list[T], list[T]]:
+    """How every device option matches a name (inputs here, outputs in playback.py): the candidates
+    with a name equal to `wanted`, and those with a name containing it, case-insensitive, in list order."""
+    key = wanted.strip().casefold()
+    exact: list[T] = []
+    partial: list[T] = []
+    for c in candidates:
+        folded = [n.casefold() for n in names(c) if n]
+        if key in folded:
+            exact.append(c)
+        if any(key in n for n in folded):
+            partial.append(c)
+    return exact, partial
 
 
 def find_input(spec: DeviceSpec, devs: Sequence[DeviceInfo], role: Role = "agent",
@@ -162,21 +168,15 @@ def find_input(spec: DeviceSpec, devs: Sequence[DeviceInfo], role: Role = "agent
                                   f"input devices: {_short_list(inputs)}")
         raise DeviceError(f"{option} {index}: no device has index {index}; "
                           f"input devices: {_short_list(inputs)}")
-    wanted = spec.strip().casefold()
-    if not wanted:
+    if not spec.strip():
         raise DeviceError(f"{option}: empty device name; input devices: {_short_list(inputs)}")
-    best: tuple[tuple[int, int, int, int], DeviceInfo] | None = None
-    for pos, d in enumerate(inputs):
-        names = [n.casefold() for n in (d.name, d.description) if n]
-        if not any(wanted in n for n in names):
-            continue
-        key = (0 if wanted in names else 1, _KIND_ORDER[role][d.kind], 0 if d.default_hostapi else 1, pos)
-        if best is None or key < best[0]:
-            best = (key, d)
-    if best is None:
+    exact, partial = match_name(spec, inputs, lambda d: (d.name, d.description))
+    if not partial:
         raise DeviceError(f"{option} {spec!r}: no input device name contains it (case-insensitive); "
                           f"input devices: {_short_list(inputs)}; `softphone-assist devices` lists them all")
-    return best[1]
+    # an exact name, then the kind the role prefers, then the default host API, then list order
+    return min(partial, key=lambda d: (d not in exact, _KIND_ORDER[role][d.kind], not d.default_hostapi,
+                                       inputs.index(d)))
 
 
 # ----------------------------------------------------------------------------------------------

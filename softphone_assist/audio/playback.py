@@ -19,9 +19,6 @@ the first block; the test fixture keeps a 20 ms reader on each monitor for the s
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from softphone_assist.audio import pulse
+from softphone_assist.audio.devices import match_name
 from softphone_assist.errors import UserError
 
 _CANCEL_GRACE_S = 0.5  # after this, a cancelled stream that has not stopped is aborted by force
@@ -76,21 +74,6 @@ class OutputTarget:
     pulse_sink: str | None = None  # open `device` (ALSA "pulse") with PULSE_SINK set to this
 
 
-def pulse_sinks(timeout: float = 2.0) -> list[str] | None:
-    """Sink names of the running PulseAudio/PipeWire server; None without pactl or server."""
-    exe = shutil.which("pactl")
-    if exe is None:
-        return None
-    try:
-        r = subprocess.run([exe, "list", "short", "sinks"], capture_output=True, text=True, timeout=timeout,
-                           env={**os.environ, "LC_ALL": "C"}, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if r.returncode != 0:
-        return None
-    return [p[1] for p in (ln.split("\t") for ln in r.stdout.splitlines()) if len(p) >= 2]
-
-
 def output_devices() -> list[dict[str, Any]]:
     """PortAudio devices with output channels, as sounddevice describes them, plus
     `default_hostapi`: on Windows every device is listed once per host API (MME, DirectSound,
@@ -118,16 +101,14 @@ def resolve_output(spec: str | int, *, option: str = "tts.outputs") -> OutputTar
         if any(d["index"] == index for d in outputs):
             return OutputTarget(label, index)
         raise OutputDeviceError(f"{option} {label}: no output device has index {index}; "
-                                f"outputs: {_describe(outputs, pulse_sinks() if linux else None)}")
+                                f"outputs: {_describe(outputs, pulse.sink_names() if linux else None)}")
     if not label:
         raise OutputDeviceError(f"{option}: empty output name; outputs: {_describe(outputs, None)}")
     if label.lower() == "default":
         return OutputTarget(label, None)
     sink = label[len("pulse:"):] if label.startswith("pulse:") else None
     if sink is None:
-        wanted = label.casefold()
-        exact = [d for d in outputs if d["name"].casefold() == wanted]
-        partial = [d for d in outputs if wanted in d["name"].casefold()]
+        exact, partial = match_name(label, outputs, lambda d: (d["name"],))
         for found in (exact, partial):
             on_default = [d for d in found if d.get("default_hostapi", True)]
             if len(found) == 1 or len(on_default) == 1:
@@ -135,7 +116,7 @@ def resolve_output(spec: str | int, *, option: str = "tts.outputs") -> OutputTar
         if len(partial) > 1:
             raise OutputDeviceError(f"{option} {label!r}: several outputs match: {_describe(partial, None)}; "
                                     "give the index or more of the name")
-    sinks = pulse_sinks() if linux else None
+    sinks = pulse.sink_names() if linux else None
     if sink is None and not (sinks and label in sinks):
         raise OutputDeviceError(f"{option} {label!r}: no output device name contains it; "
                                 f"outputs: {_describe(outputs, sinks)}")

@@ -1,5 +1,8 @@
 """PulseAudio / PipeWire sources through `pactl`: the monitors that PortAudio does not list.
 
+Recording uses libpulse (libpulse.py) when it can be loaded; what follows is the ALSA fallback
+and the listing (`softphone-assist devices`), which still asks `pactl` once at start.
+
 Debian's PortAudio 19.6 has no PulseAudio host API. It reaches the sound server through the ALSA
 `pulse` PCM of libasound2-plugins, which records the server's default source unless
 `PULSE_SOURCE` names another one. libpulse reads that variable when the PCM is opened (each
@@ -12,6 +15,12 @@ Two more facts seen on PulseAudio 16.1 shape the capture's health checks:
   recording streams to the default source: PortAudio reports no error and keeps delivering audio
   from *another* device. Only the source list tells; a source that comes back has a new index.
 - opening with PULSE_SOURCE naming a missing source fails (ALSA error -5, "No such entity").
+- a stream opened this way is not pinned to its source: it follows the server's default. With the
+  softphone lab's default source `caller_line.monitor`, unloading that sink and loading it again
+  moved our *agent* stream (recording `agent_mic`) onto the new caller monitor. The ALSA plugin
+  offers no PA_STREAM_DONT_MOVE, so the capture verifies instead: it learns which source output is
+  each stream's (`own_source_outputs`, ours = this process's, new after the open) and checks, on
+  every source or source-output event, that it still records the source it was opened for.
 
 `pactl` is run with LC_ALL=C because its long listing is translated.
 """
@@ -53,6 +62,14 @@ def _pactl(args: list[str], timeout: float) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return r.stdout if r.returncode == 0 else None
+
+
+def sink_names(timeout: float = 2.0) -> list[str] | None:
+    """Sink names of the running PulseAudio/PipeWire server; None without pactl or server."""
+    text = _pactl(["list", "short", "sinks"], timeout)
+    if text is None:
+        return None
+    return [p[1] for p in (ln.split("\t") for ln in text.splitlines()) if len(p) >= 2]
 
 
 def parse_short_sources(text: str) -> dict[str, int]:
@@ -106,6 +123,39 @@ def source_indexes(timeout: float = 0.5) -> dict[str, int] | None:
     """
     text = _pactl(["list", "short", "sources"], timeout)
     return None if text is None else parse_short_sources(text)
+
+
+def parse_source_outputs(text: str, pid: int) -> dict[int, int]:
+    """`LC_ALL=C pactl list source-outputs` -> {source output index: source index} of process `pid`."""
+    out: dict[int, int] = {}
+    index: int | None = None
+    source: int | None = None
+    owner: int | None = None
+
+    def flush() -> None:
+        if index is not None and source is not None and owner == pid:
+            out[index] = source
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("Source Output #"):
+            flush()
+            index, source, owner = int(line[len("Source Output #"):]), None, None
+        elif line.startswith("Source:") and raw.startswith("\t") and not raw.startswith("\t\t"):
+            value = line[len("Source:"):].strip()
+            source = int(value) if value.isdigit() else None
+        elif line.startswith("application.process.id = "):
+            value = line.partition("=")[2].strip().strip('"')
+            owner = int(value) if value.isdigit() else None
+    flush()
+    return out
+
+
+def own_source_outputs(timeout: float = 0.5) -> dict[int, int] | None:
+    """{source output index: source index} of this process's recording streams, or None when the
+    server could not be asked."""
+    text = _pactl(["list", "source-outputs"], timeout)
+    return None if text is None else parse_source_outputs(text, os.getpid())
 
 
 # os.environ is process-wide and glibc's getenv is not safe against a concurrent setenv: every
@@ -166,7 +216,7 @@ class SourceEvents:
         return self._proc is not None and self._proc.poll() is None
 
     def changed(self) -> bool:
-        """True when a source appeared or vanished since the last call."""
+        """True when a source appeared or vanished, or a recording stream changed (moved…)."""
         if self._proc is None or self._proc.stdout is None:
             return False
         chunks = []
@@ -183,7 +233,8 @@ class SourceEvents:
         text = self._tail + b"".join(chunks)
         lines = text.split(b"\n")
         self._tail = lines.pop()
-        return any(b" on source #" in ln and (b"'new'" in ln or b"'remove'" in ln) for ln in lines)
+        return any((b" on source #" in ln and (b"'new'" in ln or b"'remove'" in ln))
+                   or b" on source-output #" in ln for ln in lines)
 
     def close(self) -> None:
         if self._proc is not None:

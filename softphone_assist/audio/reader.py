@@ -24,11 +24,21 @@ found by comparing the RIFF ``data`` chunk size with the bytes on disk, because 
 silently reports only the frames present; other formats are found short when reading ends
 before the frame count of their header, or on a libsndfile read error (corrupt FLAC). A
 truncated AIFF or W64 goes unnoticed (libsndfile reports the frames present, like for WAV).
+
+The C libraries under libsndfile write their own notes to the process's stderr (libmpg123:
+"Note: Illegal Audio-MPEG-Header…" for damaged MPEG data in a file of any name); file descriptor
+2 points elsewhere while libsndfile works, and their first line is kept for our own message.
+Float files may hold NaN or infinity: they are read as 0 (silence) with one warning saying how
+many and where the first is; a file with no finite sample at all is an error. Source rates
+above MAX_SOURCE_RATE (a damaged header claiming 2 GHz) are an error, not a 0-second replay.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import struct
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +54,9 @@ ANALYSIS_RATES = (8000, 16000)
 ROLES = ("caller", "agent", "-")
 INT16_SCALE = 32768.0  # libsndfile gives integer PCM as x / 2**(bits-1) and float as stored
 _READ_S = 1.0  # source seconds per read: bounds memory (1 s), and what a read error can cost
+MAX_SOURCE_RATE = 192_000  # studio rates at most; soxr resamples anything up to here
+README_RATES = "8, 11.025, 16, 22.05, 32, 44.1 and 48 kHz"
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")  # the only subtypes that can hold NaN or infinity
 
 
 @dataclass(frozen=True)
@@ -118,7 +131,53 @@ def _read_wav_data_chunk(path: Path) -> _DataChunk | None:
             f.seek(f.tell() - len(body) + size + (size & 1))
 
 
-def _open_error(path: Path, detail: str) -> InputError:
+class _CStderr:
+    """While active, file descriptor 2 goes to a temporary file: the C libraries' notes stay off the
+    user's terminal, and `lines` keeps them. Python's own writes to sys.stderr pass unchanged."""
+
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryFile()  # noqa: SIM115 - reused by every read, closed with the reader
+        self.lines: list[str] = []
+
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no fd 2 at all (a service without stderr): nothing to keep quiet
+            yield
+            return
+        self._tmp.seek(0)
+        self._tmp.truncate()
+        os.dup2(self._tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            self._tmp.seek(0)
+            text = self._tmp.read(4096).decode("utf-8", "replace")
+            self.lines += [line.strip() for line in text.splitlines() if line.strip()]
+
+    def first(self) -> str | None:
+        return _clean_note(self.lines[0]) if self.lines else None
+
+    def close(self) -> None:
+        self._tmp.close()
+
+
+def _clean_note(line: str) -> str:
+    """A C library's note without libmpg123's source-position prefix and its "Note: "."""
+    if line.startswith("[") and "] " in line:
+        line = line.split("] ", 1)[1]
+    return line.removeprefix("Note: ")
+
+
+def _is_mpeg(magic: bytes) -> bool:
+    """An ID3 tag or an MPEG audio frame sync (11 set bits) at the start: MP3 data, whatever the name."""
+    return magic[:3] == b"ID3" or (len(magic) >= 2 and magic[0] == 0xFF and magic[1] & 0xE0 == 0xE0)
+
+
+def _open_error(path: Path, detail: str, c_note: str | None = None) -> InputError:
     """Say whether the file is not audio at all or a WAV/FLAC libsndfile cannot decode."""
     try:
         with path.open("rb") as f:
@@ -126,6 +185,11 @@ def _open_error(path: Path, detail: str) -> InputError:
         chunk = _read_wav_data_chunk(path)
     except OSError:
         magic, chunk = b"", None
+    if _is_mpeg(magic):  # libsndfile then says "File does not exist or is not a regular file"
+        kind = "MP3 (MPEG audio) data" + (f", not {path.suffix[1:].upper()}" if path.suffix.lower() not in
+                                          ("", ".mp3", ".mp2", ".mpga") else "")
+        return InputError(f"{path}: damaged {kind}: no audio could be decoded"
+                          f"{f' (libmpg123: {c_note})' if c_note else ''}")
     if magic[8:12] == b"WAVE":
         tag = f", format tag 0x{chunk.format_tag:04x}" if chunk and chunk.format_tag else ""
         return InputError(f"{path}: damaged or unsupported WAV file{tag} (soundfile: {detail})")
@@ -163,19 +227,27 @@ def open_call(path: str | Path, channels: str | None = None) -> CallReader:
         raise InputError(f"{p}: no such file")
     if p.is_dir():
         raise InputError(f"{p}: is a directory, not an audio file")
+    c_stderr = _CStderr()
     try:
         if p.stat().st_size == 0:
             raise InputError(f"{p}: empty file (0 bytes)")
         chunk = _read_wav_data_chunk(p)
-        snd = sf.SoundFile(str(p))
+        with c_stderr.quiet():
+            snd = sf.SoundFile(str(p))
     except sf.LibsndfileError as e:
-        raise _open_error(p, e.error_string.strip()) from None
+        c_stderr.close()
+        raise _open_error(p, e.error_string.strip(), c_stderr.first()) from None
     except OSError as e:
+        c_stderr.close()
         raise InputError(f"{p}: cannot read ({e.strerror or e})") from None
+    except BaseException:
+        c_stderr.close()
+        raise
     try:
-        return CallReader(p, snd, chunk, channels)
+        return CallReader(p, snd, chunk, channels, c_stderr)
     except BaseException:
         snd.close()
+        c_stderr.close()
         raise
 
 
@@ -189,8 +261,11 @@ class CallReader:
     (32767.99...) is clipped to 32767 without being counted.
     """
 
-    def __init__(self, path: Path, snd: sf.SoundFile, chunk: _DataChunk | None, channels: str | None) -> None:
+    def __init__(self, path: Path, snd: sf.SoundFile, chunk: _DataChunk | None, channels: str | None,
+                 c_stderr: _CStderr | None = None) -> None:
         self._snd = snd
+        self._c_stderr = c_stderr or _CStderr()
+        self._c_noted = len(self._c_stderr.lines)  # notes already seen (opening a file that then worked)
         self.warnings: list[str] = []
         self.clipped: dict[str, int] = {}
         self._used = False
@@ -198,6 +273,9 @@ class CallReader:
         if sr < 8000:
             raise InputError(f"{path}: sample rate {sr} Hz is below 8000 Hz; "
                              f"telephone audio needs at least 8 kHz")
+        if sr > MAX_SOURCE_RATE:
+            raise InputError(f"{path}: sample rate {sr} Hz in the header is above {MAX_SOURCE_RATE} Hz "
+                             f"(a damaged header?); recordings are read at {README_RATES}")
         if frames <= 0:
             if chunk is not None and chunk.size > 0 and chunk.bytes_per_s > 0:
                 raise InputError(f"{path}: recording is truncated: header says "
@@ -216,6 +294,10 @@ class CallReader:
         self._cols = [roles.index("caller")] + ([roles.index("agent")] if "agent" in roles else [])
         self._mix = roles == ("caller",) and snd.channels > 1  # e.g. a stereo export of a mono call
         self._header_s: float | None = None  # duration the header claims, when the data falls short
+        # float data may hold NaN/inf: read as 0, counted, the first one's time said
+        self._nonfinite_at = 0.0
+        self._nonfinite = snd.subtype in _FLOAT_SUBTYPES and self._scan_nonfinite(path)
+        self._nonfinite_count = 0
         if chunk is not None and chunk.size != 0xFFFFFFFF and chunk.bytes_per_s > 0:
             on_disk = path.stat().st_size - chunk.offset
             if chunk.size > on_disk:
@@ -234,6 +316,37 @@ class CallReader:
 
     def close(self) -> None:
         self._snd.close()
+        self._c_stderr.close()
+
+    def _scan_nonfinite(self, path: Path) -> bool:
+        """Read a float file once ahead: does it hold NaN/inf in a used channel? None of it finite: error."""
+        frames, sr = max(1, round(self.info.source_rate * _READ_S)), self.info.source_rate
+        finite = total = 0
+        first: int | None = None
+        n_read = 0
+        try:
+            while True:
+                with self._c_stderr.quiet():
+                    data = self._snd.read(frames, dtype="float64", always_2d=True)
+                if len(data) == 0:
+                    break
+                used = data[:, sorted(set(self._cols))] if not self._mix else data
+                ok = np.isfinite(used)
+                finite += int(ok.sum())
+                total += ok.size
+                if first is None and not ok.all():
+                    first = n_read + int(np.argmin(ok.all(axis=1)))
+                n_read += len(data)
+        except (sf.LibsndfileError, RuntimeError):
+            pass  # found again, and reported, by the real read
+        finally:
+            self._snd.seek(0)
+        if total and not finite:
+            raise InputError(f"{path}: no audio: every sample is NaN or infinite")
+        if first is None:
+            return False
+        self._nonfinite_at = first / sr
+        return True
 
     def blocks(self, block_s: float = 1.0) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Yield (caller, agent) float64 int16-scale blocks at `info.rate`; agent is None without one.
@@ -277,15 +390,24 @@ class CallReader:
             if count:
                 self.warnings.append(f"{self.info.path}: {count} {role} samples beyond full scale "
                                      f"were clipped")
+        if self._nonfinite_count:
+            self.warnings.append(f"{self.info.path}: {self._nonfinite_count} samples are NaN or infinite "
+                                 f"(the first at {self._nonfinite_at:.3f} s); read as silence")
+        if (note := self._c_note()) is not None:
+            self.warnings.append(f"{self.info.path}: the decoder found damaged data ({note}); "
+                                 f"replayed what it could decode")
 
     def _read_source(self, frames: int) -> Iterator[np.ndarray]:
         """Yield the used channels of the source, in int16 scale, until the end or a read error."""
         n_read, sr = 0, self.info.source_rate
         while True:
             try:
-                data = self._snd.read(frames, dtype="float64", always_2d=True)
+                with self._c_stderr.quiet():
+                    data = self._snd.read(frames, dtype="float64", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as e:
                 detail = getattr(e, "error_string", str(e)).strip()
+                if (note := self._c_note()) is not None:
+                    detail += f"; {note}"
                 self.warnings.append(
                     f"{self.info.path}: read error at {n_read / sr:.3f} s of {self.info.duration_s:.3f} s "
                     f"(soundfile: {detail}); replayed as far as it goes")
@@ -293,6 +415,12 @@ class CallReader:
             if len(data) == 0:
                 break
             n_read += len(data)
+            if self._nonfinite:
+                bad = ~np.isfinite(data)
+                if bad.any():
+                    self._nonfinite_count += int(bad[:, sorted(set(self._cols))].sum()) if not self._mix \
+                        else int(bad.sum())
+                    data = np.where(bad, 0.0, data)
             if self._mix:
                 yield data.mean(axis=1, keepdims=True) * INT16_SCALE
             else:
@@ -301,6 +429,12 @@ class CallReader:
             self.warnings.append(
                 f"{self.info.path}: recording is truncated: header says {self.info.duration_s:.3f} s, data "
                 f"ends at {n_read / sr:.3f} s; replayed as far as it goes")
+
+    def _c_note(self) -> str | None:
+        """The first C-library note not reported yet (and mark all as reported)."""
+        lines = self._c_stderr.lines[self._c_noted:]
+        self._c_noted = len(self._c_stderr.lines)
+        return _clean_note(lines[0]) if lines else None
 
     def _emit(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         roles = ("caller", "agent")

@@ -15,11 +15,12 @@ import numpy as np
 
 from softphone_assist.config import DetectorConfig
 from softphone_assist.detect.activity import ABS_SPEECH_MIN_DBOV, SPEECH_OVER_FLOOR_DB
+from softphone_assist.detect.coach import AgentFrames
 from softphone_assist.detect.floor import HOP, SLOW_FRAMES, NoiseFloor
 from softphone_assist.detect.framing import FRAME_S, check_block, frame_len, frame_time, power_to_dbov
 from softphone_assist.detect.history import FrameRing
 from softphone_assist.detect.layout import AGENT_FLOOR, AGENT_SPEECH, CLIPPED, FLOOR, LEVEL, PADS, POWER
-from softphone_assist.detect.levels import LEVEL_FRAMES, count_clipped, reported
+from softphone_assist.detect.levels import LEVEL_FRAMES, DcOffset, count_clipped, reported
 from softphone_assist.events import Condition, ConditionChanged, LineStats
 
 ONSET_FRAMES = 3
@@ -37,12 +38,14 @@ class AgentSpeechTracker:
         self._pause_frames = round(config.pause_s / FRAME_S)
         self._ring = FrameRing(PADS, keep=max(SPEECH_LEVEL_FRAMES, GATE_MEMORY * SLOW_FRAMES) + HOP)
         self._floor = NoiseFloor(steady_path=False)  # a slow floor is enough to gate webrtcvad
+        self._dc = DcOffset()
         self._next = 0
         self._run = 0  # consecutive speech frames ending at the last frame
         self._last_end = -(10**9)  # frame index just after the last speech frame
         self._last_onset = -(10**9)  # last frame that completed ONSET_FRAMES speech frames
         self._last_break = -(10**9) + 1  # last frame at which a pause exceeded pause_s
         self._in_turn = False
+        self.features: AgentFrames | None = None  # per-frame features of the last block, for the coach
 
     @property
     def condition(self) -> Condition:
@@ -68,14 +71,26 @@ class AgentSpeechTracker:
         check_block(frames, vad, self.rate, self._next, first_frame)
         out: list[ConditionChanged] = []
         chunk = self._ring.capacity - self._ring.keep
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for s in range(0, frames.shape[0], chunk):
             out += self._process(frames[s : s + chunk], vad[s : s + chunk])
+            parts.append(self._block_features(first_frame + s, self._next))
+        if parts:
+            power, speech, clipped = (np.concatenate(p) for p in zip(*parts, strict=True))
+            self.features = AgentFrames(first_frame, power, speech, clipped)
+        else:
+            self.features = AgentFrames(first_frame, np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0))
         return out
+
+    def _block_features(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ring = self._ring
+        clipped = np.diff(ring.row(CLIPPED, a - 1, b))
+        return ring.row(POWER, a, b).copy(), ring.row(AGENT_SPEECH, a, b) > 0.5, clipped
 
     def _process(self, frames: np.ndarray, vad: np.ndarray) -> list[ConditionChanged]:
         a = self._next
         n = frames.shape[0]
-        power = np.einsum("ij,ij->i", frames, frames) / frames.shape[1]
+        power = self._dc.remove(frames, np.einsum("ij,ij->i", frames, frames) / frames.shape[1])
         ring = self._ring
         ring.reserve(n)
         count_clipped(ring.buf, CLIPPED, ring.col(a), frames, self.config.clip_dbov)

@@ -9,7 +9,13 @@ Every HOP frames (50 ms) the tracker estimates, from the frames already final:
   plus the power of clicks counted over all frames (see activity.py);
 * whether speech is present: a speech frame within the pause allowance.
 
-It applies the label rules (rules.py) and smooths the result (smoothing.py).
+It applies the label rules (rules.py), lets a small learned model (noise_model.py) turn a
+speech/low_volume verdict into noisy where the noise never pauses the way a line floor does,
+and smooths the result (smoothing.py).
+
+Tones (tones.py: ringback, busy, DTMF, fax...) are not the caller: their frames count neither as
+speech nor as noise, and while a tone was heard within 0.6 s and no caller speech is present the
+condition is `tone`, with its frequencies and kind (again when the kind becomes known).
 
 The pause allowance is pause_s + 0.15 s of quiet frames. The rules measure pauses on P.56
 activity, whose 200 ms hangover keeps a turn active after the last audible frame: a 0.6 s
@@ -22,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from softphone_assist.config import DetectorConfig
+from softphone_assist.detect import rules
 from softphone_assist.detect.activity import NOISE_LAG, SPEECH_LAG, FrameClassifier
 from softphone_assist.detect.floor import HOP, SLOW_FRAMES, NoiseFloor, hop_frames
 from softphone_assist.detect.framing import (
@@ -37,6 +44,7 @@ from softphone_assist.detect.history import FrameRing
 from softphone_assist.detect.layout import (
     CLIPPED,
     FLOOR,
+    LEVEL,
     MEDIAN,
     NEAR_SPEECH,
     PADS,
@@ -45,10 +53,21 @@ from softphone_assist.detect.layout import (
     SPEECH,
     SPIKE,
     THRESHOLD,
+    TILT,
 )
-from softphone_assist.detect.levels import LEVEL_FRAMES, SILENT_LINE_DBOV, count_clipped, frame_power_and_tilt, reported
+from softphone_assist.detect.levels import (
+    LEVEL_FRAMES,
+    SILENT_LINE_DBOV,
+    DcOffset,
+    count_clipped,
+    frame_power_and_tilt,
+    reported,
+)
+from softphone_assist.detect.noise_model import LONG as NOISE_MODEL_FRAMES
+from softphone_assist.detect.noise_model import NoiseModel, hop_features, shipped_model
 from softphone_assist.detect.rules import CODES, rule_codes
 from softphone_assist.detect.smoothing import ConditionSmoother
+from softphone_assist.detect.tones import ToneInfo, ToneTracker, same_info
 from softphone_assist.events import Condition, ConditionChanged, LineStats
 
 P56_TAIL_S = 0.15
@@ -57,6 +76,9 @@ NOISE_MIN_FRAMES = 10  # with fewer, the floor estimate fills in
 NOISE_BAND_DB = 3.0  # quiet frames: at most this far above the current floor
 LINE_CHANGE_DB = 6.0  # frames recorded under a floor this different belong to another line state
 SPIKE_FRAMES = 100
+TONE = len(CODES)  # rule code of the tone condition (after the label rules' codes)
+CONDITIONS: tuple[Condition, ...] = (*CODES, "tone")
+TONE_GAP_FRAMES = 60  # a tone heard within 0.6 s holds `tone` over busy (0.5 s) and DTMF gaps
 
 
 class CallerLineTracker:
@@ -64,17 +86,27 @@ class CallerLineTracker:
     # the caller's condition rests on levels, so the pipeline need not run the VAD for it
     uses_vad = False
 
-    def __init__(self, rate: int, config: DetectorConfig) -> None:
+    def __init__(self, rate: int, config: DetectorConfig, noise_model: NoiseModel | bool = True) -> None:
+        """`noise_model`: True for the shipped second opinion on noisy (noise_model.py), False for
+        the level rules alone, or a model of one's own (bench/train_caller_model.py)."""
         frame_len(rate)  # validates the rate
         self.rate = rate
         self.config = config
         self._pause_frames = round((config.pause_s + P56_TAIL_S) / FRAME_S)
         self._speech_frames = self._pause_frames - SPEECH_LAG  # speech window, ends SPEECH_LAG back
-        self._span = max(NOISE_FRAMES + NOISE_LAG, SPIKE_FRAMES + 1, self._speech_frames + SPEECH_LAG)
+        self._span = max(NOISE_FRAMES + NOISE_LAG, SPIKE_FRAMES + 1, self._speech_frames + SPEECH_LAG,
+                         NOISE_MODEL_FRAMES)
         self._ring = FrameRing(PADS, keep=max(self._span, SLOW_FRAMES) + HOP)
         self._floor = NoiseFloor()
+        self._dc = DcOffset()
         self._frames = FrameClassifier()
         self._smoother = ConditionSmoother(HOP, FRAME_S)
+        self._tones = ToneTracker(rate, keep=self._ring.keep)  # tones.py
+        self._tone_shown: ToneInfo | None = None  # the tone of the last `tone` event
+        self._model = shipped_model() if noise_model is True else (noise_model or None)
+        # bench/train_caller_model.py: (hop frames, features, rule codes) of every evaluation
+        self.feature_sink: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._noisy_vote = False  # the model's vote at the last evaluation
         self._next = 0
         self._last_speech_end = 0  # frame index just after the last speech frame
         self._turn_start = 0
@@ -111,10 +143,11 @@ class CallerLineTracker:
     def _process(self, frames: np.ndarray) -> list[ConditionChanged]:
         a = self._next
         b = a + frames.shape[0]
-        power, diff_power = frame_power_and_tilt(frames)
+        power, diff_power = frame_power_and_tilt(frames, self._dc)
         self._ring.reserve(b - a)
         count_clipped(self._ring.buf, CLIPPED, self._ring.col(a), frames, self.config.clip_dbov)
         self._floor.process(self._ring, a, power, diff_power)
+        self._tones.process(frames, self._ring.row(LEVEL, a, b), self._ring.row(TILT, a, b))
         self._ring.end = b
         self._frames.process(self._ring, a, b)
         self._next = b
@@ -136,7 +169,11 @@ class CallerLineTracker:
 
         width = self._speech_frames
         sw = view[:, :, self._span - SPEECH_LAG - width : self._span - SPEECH_LAG]
+        # tones (tones.py): tone frames are neither caller speech nor line noise
+        tw = self._tones.windows(first, count, HOP, self._span)  # None: no tone in these windows
         is_sp = (sw[SPEECH] > 0.5) & (sw[MEDIAN] > thr[:, None])
+        if tw is not None:
+            is_sp &= ~tw[:, self._span - SPEECH_LAG - width : self._span - SPEECH_LAG]
         n_sp = is_sp.sum(axis=1)
         # lost packets (zero frames inside speech) keep a turn going but have no level to measure
         heard = is_sp & (sw[POWER] > 0.0)
@@ -149,6 +186,8 @@ class CallerLineTracker:
         burst = nw[MEDIAN] > nw[THRESHOLD]
         same_line = np.abs(nw[FLOOR] - floor[:, None]) <= LINE_CHANGE_DB
         is_noise = (nw[NEAR_SPEECH] < 0.5) & (quiet | burst) & same_line & (nw[POWER] > 0.0)
+        if tw is not None:
+            is_noise &= ~tw[:, self._span - NOISE_LAG - NOISE_FRAMES : self._span - NOISE_LAG]
         n_noise = is_noise.sum(axis=1)
         fill = np.maximum(NOISE_MIN_FRAMES - n_noise, 0)
         floor_pow = FULL_SCALE * FULL_SCALE * 10.0 ** (floor / 10.0)
@@ -166,7 +205,24 @@ class CallerLineTracker:
         s_now = power_to_dbov(np.maximum(s_pow - n_pow, 1e-3))
         carried = LEVEL_FLOOR_DBOV if self._speech_dbov is None else self._speech_dbov
         s_db = np.where(last_measured >= 0, s_now[np.maximum(last_measured, 0)], carried)
-        codes = rule_codes(s_db, present, n_db, noise_known, self.config).tolist()
+        rule = rule_codes(s_db, present, n_db, noise_known, self.config)
+        if self._model is not None or self.feature_sink is not None:
+            feats = hop_features(view, self._span - SPEECH_LAG, s_db, n_db)
+            if self.feature_sink is not None:
+                self.feature_sink.append((hops.copy(), feats, rule.copy()))
+            if self._model is not None:
+                # the model must agree with itself over two evaluations in a row (one is a blip)
+                vote = self._model.is_noisy(feats)
+                sure = vote & np.concatenate([[self._noisy_vote], vote[:-1]])
+                self._noisy_vote = bool(vote[-1])
+                # and it needs its 2 s window filled with the line, not with the time before the call
+                voiced = ((rule == rules.SPEECH) | (rule == rules.LOW_VOLUME)) & (hops >= NOISE_MODEL_FRAMES)
+                if tw is not None:  # its level statistics would read a tone as line noise
+                    voiced &= ~tw[:, self._span - NOISE_MODEL_FRAMES :].any(axis=1)
+                rule = np.where(voiced & sure, rules.NOISY, rule)
+        if tw is not None:  # a tone heard lately and no caller speech (speech over a tone is speech)
+            rule = np.where(tw[:, self._span - TONE_GAP_FRAMES :].any(axis=1) & ~present, TONE, rule)
+        codes = rule.tolist()
 
         # turn bookkeeping for `since`, vectorised over the evaluations: a turn starts at its first
         # speech frame and ends after its last heard one (a lost packet at the end is not speech)
@@ -183,23 +239,35 @@ class CallerLineTracker:
         out: list[ConditionChanged] = []
         smoother = self._smoother
         for k, code in enumerate(codes):
-            if CODES[code] == smoother.condition and not smoother.pending:
-                continue
             i = int(hops[k])
-            change = smoother.step(i, CODES[code])
+            tone_info = self._tones.hop_info[k]
+            if CONDITIONS[code] == smoother.condition and not smoother.pending:
+                if code == TONE and not same_info(tone_info, self._tone_shown):  # known better now
+                    out.append(self._tone_event(i, tone_info, frame_time(i + 1)))
+                continue
+            change = smoother.step(i, CONDITIONS[code])
             if change is None:
                 continue
             t = frame_time(i + 1)
-            if change.condition == "silent" and change.previous in ("speech", "low_volume"):
+            if change.condition == "tone" and change.previous in ("speech", "low_volume"):
+                since_frame = self._speech_end_before(tone_info.start if tone_info else i, int(last_end[k]))
+            elif change.condition == "silent" and change.previous in ("speech", "low_volume"):
                 since_frame = int(last_end[k])
-            elif change.condition in ("speech", "low_volume") and change.previous == "silent":
+            elif change.condition in ("speech", "low_volume") and change.previous in ("silent", "tone"):
                 since_frame = int(turn_start[k])
+            elif change.condition == "tone" and tone_info is not None:
+                since_frame = tone_info.start
+            elif change.previous == "tone":
+                since_frame = self._tones.hop_end[k]
             else:
                 since_frame = change.pending_since_frame + 1 - HOP
             since = min(frame_time(since_frame), t)
             speech = float(s_db[k]) if last_measured[k] >= 0 else self._speech_dbov
             noise = float(n_db[k]) if noise_known[k] else None
             stats = self._stats_at(i, speech, noise)
+            if change.condition == "tone":
+                out.append(self._tone_event(i, tone_info, since, stats))
+                continue
             out.append(ConditionChanged(t, "caller", change.condition, since, stats))
 
         self._last_speech_end = int(last_end[-1])
@@ -209,6 +277,23 @@ class CallerLineTracker:
             self._speech_dbov = float(s_db[-1])
         self._noise_dbov = float(n_db[-1]) if noise_known[-1] else None
         return out
+
+    def _speech_end_before(self, start: int, fallback: int) -> int:
+        """The end of the last speech frame before a tone began, with the tone marks known now
+        (a tone's first frames can pass for speech until its second window confirms it)."""
+        lo = max(start - self._span, self._ring.origin, self._next - self._ring.keep)
+        sp = (self._ring.row(SPEECH, lo, start) > 0.5) & ~self._tones.flags(lo, start)
+        hits = np.flatnonzero(sp)
+        return lo + int(hits[-1]) + 1 if hits.size else min(fallback, start)
+
+    def _tone_event(self, i: int, info: ToneInfo | None, since: float,
+                    stats: LineStats | None = None) -> ConditionChanged:
+        """A `tone` condition event: at its start, and again when what it is becomes known."""
+        self._tone_shown = info
+        hz, kind = (info.hz, info.kind) if info is not None else ((), "unknown")
+        if stats is None:
+            stats = self._stats_at(i, self._speech_dbov, self._noise_dbov)
+        return ConditionChanged(frame_time(i + 1), "caller", "tone", since, stats, hz, kind)
 
     def _stats_at(self, i: int, speech: float | None, noise: float | None) -> LineStats:
         level = self._level_at(i)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from softphone_assist.events import Condition
 
-HOLD_S: dict[Condition, float] = {"speech": 0.45, "low_volume": 0.35, "noisy": 0.10, "silent": 0.01}
+HOLD_S: dict[Condition, float] = {"speech": 0.45, "low_volume": 0.35, "noisy": 0.10, "silent": 0.01,
+                                  "tone": 0.10}  # tone: confirmed over 2 windows already (tones.py)
 HOLD_SPEECH_AFTER_NOISY_S = 0.35
 HOLD_SILENT_AFTER_NOISY_S = 0.40
 QUICK_RETURN_WITHIN_S = 1.0

@@ -29,10 +29,11 @@ from softphone_assist.ipc.endpoint import (
     resolve_endpoint,
 )
 from softphone_assist.ipc.listener import AlreadyRunningError
-from softphone_assist.ipc.protocol import CALL_STATES, MAX_LINE_BYTES, MAX_NUMBER_CHARS, CallCommand
+from softphone_assist.ipc.protocol import BUSY, CALL_STATES, MAX_LINE_BYTES, MAX_NUMBER_CHARS, CallCommand
 from softphone_assist.ipc.server import IpcServer
 
 __all__ = [
+    "BUSY",
     "CALL_STATES",
     "ENV_ENDPOINT",
     "MAX_LINE_BYTES",

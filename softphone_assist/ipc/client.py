@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from softphone_assist import safejson
 from softphone_assist.ipc.endpoint import (
     ENV_ENDPOINT,
     Transport,
@@ -23,7 +24,7 @@ from softphone_assist.ipc.endpoint import (
     read_endpoint_file,
     resolve_endpoint,
 )
-from softphone_assist.ipc.protocol import CALL_STATES
+from softphone_assist.ipc.protocol import BUSY, CALL_STATES
 
 
 class IpcClientError(Exception):
@@ -65,10 +66,33 @@ def exchange(address: Any, request: dict[str, Any], timeout_s: float, family: in
             if not chunk:
                 break
             reply += chunk
-    body = json.loads(bytes(reply).split(b"\n", 1)[0].decode("utf-8"))
+    body = safejson.loads(bytes(reply).split(b"\n", 1)[0].decode("utf-8"))
     if not isinstance(body, dict):
         raise ValueError("reply is not a JSON object")
     return body
+
+
+_RETRY_S = 0.05  # the app polls every 20 ms: a busy server has room again a poll or two later
+
+
+def _exchange_retrying(address: Any, request: dict[str, Any], timeout_s: float, family: int) -> dict[str, Any]:
+    """`exchange`, again while the app says busy or its backlog is full, until `timeout_s` is used up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        try:
+            reply = exchange(address, request, remaining, family)
+        except BlockingIOError:  # EAGAIN from connect(): the listen backlog is full right now
+            reply = None
+        if reply is not None and not (reply.get("ok") is False and reply.get("error") == BUSY):
+            return reply
+        if deadline - time.monotonic() <= _RETRY_S:
+            if reply is not None:
+                return reply  # no time left for another try: the caller reports "busy"
+            raise TimeoutError
+        time.sleep(_RETRY_S)
 
 
 def send_request(
@@ -95,7 +119,7 @@ def send_request(
         request = {**request, "token": info[1]}
         where = f"127.0.0.1:{info[0]} from {ep.path}"
     try:
-        return exchange(address, request, timeout_s, family)
+        return _exchange_retrying(address, request, timeout_s, family)
     except FileNotFoundError:
         raise NotRunningError(f"softphone-assist is not running (no socket at {ep.path})") from None
     except ConnectionRefusedError:

@@ -8,7 +8,6 @@ refused, by the server and by the client. Windows has no AF_UNIX in CPython: the
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import stat
@@ -16,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from softphone_assist import safejson
 from softphone_assist.errors import UserError
 from softphone_assist.ipc.protocol import log
 
@@ -107,7 +107,7 @@ def write_private_file(path: Path, text: str) -> None:
 def read_endpoint_file(path: Path) -> tuple[int, str] | None:
     """(port, token) from a tcp endpoint file, or None if it is missing or unusable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = safejson.loads(path.read_text(encoding="utf-8"))
         port, token = data["port"], data["token"]
     except (OSError, ValueError, KeyError, TypeError):
         return None

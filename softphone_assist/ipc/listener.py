@@ -20,6 +20,9 @@ from softphone_assist.ipc.client import tcp_alive
 from softphone_assist.ipc.endpoint import ENV_ENDPOINT, IpcSetupError, read_endpoint_file, write_private_file
 from softphone_assist.ipc.protocol import log
 
+# a burst of hooks waits in the kernel between two polls (20 ms) instead of finding the door shut;
+# the kernel caps it at net.core.somaxconn (4096 on current Linux)
+BACKLOG = 512
 _MAX_UNIX_PATH = 107 if sys.platform.startswith("linux") else 103  # sun_path minus the NUL
 
 
@@ -43,7 +46,7 @@ def bind_unix(path: Path) -> tuple[socket.socket, int]:
     try:
         sock.bind(os.fspath(tmp))
         os.chmod(tmp, 0o600)
-        sock.listen(16)
+        sock.listen(BACKLOG)
         os.replace(tmp, path)
     except BaseException as e:
         sock.close()
@@ -92,7 +95,7 @@ def bind_tcp(path: Path) -> tuple[socket.socket, str]:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
     try:
         sock.bind(("127.0.0.1", 0))
-        sock.listen(16)
+        sock.listen(BACKLOG)
         token = secrets.token_hex(16)
         port = sock.getsockname()[1]
         write_private_file(path, json.dumps({"port": port, "token": token, "pid": os.getpid()}))

@@ -3,7 +3,7 @@
 One JSON object per line (UTF-8, "\\n"), at most `MAX_LINE_BYTES` per line:
     request  {"cmd": "call", "state": "hold", "number": "10086"}   ("number" optional)
              {"cmd": "ping"}
-    reply    {"ok": true}  or  {"ok": false, "error": "..."}
+    reply    {"ok": true}  or  {"ok": false, "error": "..."}  (error BUSY: not handled, send again)
 Unknown keys in a request are ignored, so an older app accepts a newer client's requests.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from softphone_assist import safejson
 
 if TYPE_CHECKING:
     import logging
@@ -24,6 +26,7 @@ _EVENT_KIND: dict[str, CallEventKind] = {
 }
 MAX_LINE_BYTES = 4096  # a request line longer than this (without its "\n") is refused
 MAX_NUMBER_CHARS = 128
+BUSY = "busy: too many connections; try again"  # the client retries this one within its timeout
 
 
 def log() -> logging.Logger:
@@ -74,9 +77,11 @@ def _clean_number(number: Any) -> str | None:
 def parse_request(line: bytes, token: str | None) -> CallCommand | None:
     """A call command, or None for a ping; raises BadRequest with the reply's error text."""
     try:
-        msg = json.loads(line.decode("utf-8"))
+        msg = safejson.loads(line.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadRequest("request is not UTF-8") from None
+    except safejson.JsonNestingError as e:
+        raise BadRequest(f"request refused: {e}") from None
     except ValueError:
         raise BadRequest("request is not JSON") from None
     if not isinstance(msg, dict):

@@ -4,6 +4,10 @@ The server starts no thread: the app's main loop (a Qt QTimer or the headless lo
 and gets the call commands that arrived since the last call. Junk (not JSON, unknown state, a line
 over `MAX_LINE_BYTES`, a client that stalls) gets an error reply, is logged on logger
 `softphone_assist.ipc`, and never raises out of `poll()`.
+
+Idle or stuck connections never lock a hook out: each one is closed after `client_timeout_s`
+without a complete line, and when `max_clients` are open a new connection closes the one that
+has waited longest (it is answered "busy", which the client retries) instead of being refused.
 """
 
 from __future__ import annotations
@@ -17,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from softphone_assist.ipc.endpoint import Transport, make_endpoint_dir, read_endpoint_file, resolve_endpoint
 from softphone_assist.ipc.listener import bind_tcp, bind_unix
-from softphone_assist.ipc.protocol import MAX_LINE_BYTES, BadRequest, CallCommand, log, parse_request, reply_line
+from softphone_assist.ipc.protocol import (
+    BUSY,
+    MAX_LINE_BYTES,
+    BadRequest,
+    CallCommand,
+    log,
+    parse_request,
+    reply_line,
+)
 
 if TYPE_CHECKING:
     import selectors
@@ -49,7 +61,7 @@ class IpcServer:
         *,
         transport: Transport | None = None,
         client_timeout_s: float = 2.0,
-        max_clients: int = 16,
+        max_clients: int = 64,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = resolve_endpoint(path, transport)
@@ -110,11 +122,11 @@ class IpcServer:
                 continue
             client = _Client(sock, peer, now)
             if len(self._clients) >= self._max_clients:
+                self._make_room(peer)
+            if len(self._clients) >= self._max_clients:  # max_clients 0: nobody can be served
                 log().warning("IPC: too many clients (%d); refused %s", self._max_clients, peer)
-                client.outbuf += reply_line(False, "busy: too many connections")
-                client.closing = True
                 with contextlib.suppress(OSError):
-                    sock.send(client.outbuf)
+                    sock.send(reply_line(False, BUSY))
                 sock.close()
                 continue
             self._clients[sock] = client
@@ -123,6 +135,24 @@ class IpcServer:
             self._read(client, now, commands)
             if sock in self._clients:
                 self._flush(client)
+
+    def _make_room(self, newcomer: str) -> None:
+        """Close the connection that has waited longest: a new hook matters more than a stuck one."""
+        if not self._clients:
+            return
+        # one that got all its replies goes first, quietly; else the one that has waited longest
+        oldest = min(self._clients.values(), key=lambda c: (not (c.lines and not c.inbuf), c.since))
+        if oldest.lines and not oldest.inbuf:
+            self._drop(oldest)
+            return
+        log().warning("IPC: %d connections open; closed the longest-waiting one (%s) to serve %s",
+                      len(self._clients), oldest.peer, newcomer)
+        oldest.outbuf += reply_line(False, BUSY)
+        oldest.inbuf.clear()
+        oldest.closing = True
+        self._flush(oldest)
+        if oldest.sock in self._clients:  # its reply did not fit in the socket: it goes all the same
+            self._drop(oldest)
 
     def _peer(self, sock: socket.socket, addr: Any) -> str | None:
         """A label for logs, or None if the peer is another (non-root) user."""

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from types import MappingProxyType
 
+from softphone_assist import toml_safe
+from softphone_assist.config import COACH_KINDS
 from softphone_assist.errors import ScriptError
 from softphone_assist.resources import resources_dir
 from softphone_assist.script.greeting import (
@@ -92,10 +93,10 @@ def _load_file(path: Path, expected_locale: str | None) -> Script:
         raise ScriptError(f"{path}: cannot read the script file ({e.strerror})") from None
     try:
         text = raw.decode("utf-8")
-        data = tomllib.loads(text)
+        data = toml_safe.loads(text)  # deep nesting is a syntax error, not a RecursionError
     except UnicodeDecodeError as e:
         raise ScriptError(f"{path}: not UTF-8 text (byte {e.start}); save the file as UTF-8") from None
-    except tomllib.TOMLDecodeError as e:
+    except toml_safe.TOMLDecodeError as e:
         raise ScriptError(f"{path}: TOML syntax error: {e}") from None  # tomllib says "(at line L, column C)"
     return _build(TomlTable(path, "", data, key_lines(text)), expected_locale)
 
@@ -124,11 +125,12 @@ def _build(top: TomlTable, expected_locale: str | None) -> Script:
     forbidden = tuple(forbidden_table.texts("phrases"))
     forbidden_table.finish()
     labels = _labels(top.table("labels"))
+    coach = _coach(top.table("coach"))
     top.finish()
     return Script(
         locale=locale, path=top.file, company=company, title=title, hours=hours, timing=timing,
         ladders=ladders, greeting_rules=greeting_rules, on_demand=on_demand, forbidden=forbidden,
-        labels=labels, on_demand_titles=on_demand_titles, language=language,
+        labels=labels, on_demand_titles=on_demand_titles, language=language, coach=coach,
     )
 
 
@@ -253,6 +255,13 @@ def _on_demand(table: TomlTable) -> tuple[Mapping[str, str], Mapping[str, str]]:
         texts[key] = entry.text("text", placeholders=PLACEHOLDERS)
         entry.finish()
     return MappingProxyType(texts), MappingProxyType(titles)
+
+
+def _coach(table: TomlTable) -> Mapping[str, str]:
+    """One hint per coaching kind, shown as written (no placeholders); no other keys."""
+    texts = {kind: table.text(kind) for kind in COACH_KINDS}
+    table.finish()
+    return MappingProxyType(texts)
 
 
 def _labels(table: TomlTable) -> Mapping[str, str]:

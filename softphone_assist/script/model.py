@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from softphone_assist.errors import ScriptError
+from softphone_assist.limits import TIMING_RANGES, name_problem
 from softphone_assist.script.greeting import GreetingRules
 
 PLACEHOLDERS: tuple[str, ...] = ("company", "title", "greeting", "hours")
@@ -45,14 +46,11 @@ LADDER_SHAPES: Mapping[str, LadderShape] = MappingProxyType({
 })
 LADDER_PROTOCOLS: tuple[str, ...] = tuple(LADDER_SHAPES)
 
-# (low, high, unit) for every Timing field: values outside are typos, not preferences.
-TIMING_LIMITS: Mapping[str, tuple[float, float, str]] = MappingProxyType({
-    "condition_persist_s": (0.0, 30.0, "s"),
-    "caller_silent_after_s": (1.0, 120.0, "s"),
-    "dead_air_after_s": (1.0, 300.0, "s"),
-    "chars_per_minute": (30.0, 3000.0, "characters per minute"),
-})
-NAME_MAX_CHARS = 80  # company name, form of address
+# (low, high, unit) for every Timing field: values outside are typos, not preferences. The table
+# is softphone_assist.limits, which the settings check too (a setting the settings accept must
+# never be refused here at start-up).
+TIMING_LIMITS: Mapping[str, tuple[float, float, str]] = MappingProxyType(
+    {name: (r.low, r.high, r.unit) for name, r in TIMING_RANGES.items()})
 
 
 def placeholder_problem(text: str, allowed: tuple[str, ...]) -> str | None:
@@ -76,12 +74,9 @@ def check_name(key: str, value: object) -> str:
         raise ScriptError(f"{key}: expected text, got {type(value).__name__} {value!r}")
     if not value.strip():
         raise ScriptError(f"{key}: must not be empty")
-    if len(value) > NAME_MAX_CHARS:
-        raise ScriptError(f"{key}: {len(value)} characters is longer than {NAME_MAX_CHARS}")
-    if "\n" in value or "\r" in value:
-        raise ScriptError(f"{key}: must be one line")
-    if "{" in value or "}" in value:
-        raise ScriptError(f"{key}: must not contain '{{' or '}}' (it is filled into lines)")
+    problem = name_problem(value)
+    if problem:
+        raise ScriptError(f"{key}: {problem}")
     return value
 
 
@@ -135,6 +130,8 @@ class Script:
     # key -> button/menu name; after the API fields, with a default, so older callers still work
     on_demand_titles: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     language: str = ""  # the language's own name ("简体中文"), for the settings dialog
+    # coaching hint per kind (config.COACH_KINDS), shown small, never spoken
+    coach: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def opening(self) -> str:

@@ -28,7 +28,9 @@ from softphone_assist.ui.overlay import OverlayWindow
 from softphone_assist.ui.tray import make_tray
 
 log = logging.getLogger("softphone_assist.ui")
-TICK_MS = 30
+# One pump per 100 ms: the capture delivers 100 ms blocks, so a faster tick only wakes the CPU
+# to find nothing new (a timed prompt is fed as soon as its audio arrives, see LiveSession).
+TICK_MS = 100
 
 
 def _save_position(x: int, y: int) -> None:
@@ -78,7 +80,7 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
         log.warning("global hotkeys are off: %s", e)
 
     def open_settings() -> None:
-        from softphone_assist.audio.devices import list_devices
+        from softphone_assist.audio.backends import list_devices
         from softphone_assist.ui.settings_dialog import edit_settings
 
         def device_names() -> list[str]:

@@ -107,6 +107,7 @@ class OverlayWindow(QWidget):
             f"color: {text}; background: {style.css(style.OK)}; border-radius: 8px; padding: 5px 10px;"
         )
         self.why = text_label(muted, 8.5, locale)
+        self.coach = text_label(style.css(style.WARN), 9, locale)  # the agent's own speaking: small
         self.speak_button = pill_button(s["speak"], primary=True)
         self.skip_button = pill_button(s["skip"])
         self.snooze_button = pill_button(s["snooze"])
@@ -173,6 +174,7 @@ class OverlayWindow(QWidget):
         root.setSpacing(8)
         root.addWidget(self.banner)
         root.addWidget(self.prompt_box)
+        root.addWidget(self.coach)  # below the prompt, never in its place
         root.addLayout(footer)
         root.addLayout(meters)
 
@@ -217,6 +219,8 @@ class OverlayWindow(QWidget):
                            (self.may_hang_up, v.may_hang_up), (self.why, v.why)):
             lab.setText(value)
             lab.setVisible(bool(value))
+        self.coach.setText(v.coach)
+        self.coach.setVisible(bool(v.coach))
         self.ring.set_view(v.countdown)
         self.ring.setVisible(v.countdown is not None)
         self.countdown_text.setText(v.countdown.text if v.countdown else "")

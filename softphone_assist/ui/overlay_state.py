@@ -8,9 +8,15 @@ Rules, in the order `apply` uses them:
   the agent's line: the engine counts the wait from the end of the line, not from the prompt.
 - MayHangUp marks its protocol "you may hang up"; the last line stays on screen with it.
 - ProtocolEnded for the active protocol clears everything and starts the calm period.
-- CallEvent call_start / call_end reset the prompt state; hold / resume change the call state.
+- The call state is the script engine's (script/callstate.py is its only rule book): a
+  CallStateChanged sets it outright (the engine's own moves, closing -> active when the caller
+  speaks, come only as these); a CallEvent moves it through the same table, for a view fed
+  without an engine. Moving from idle/ended into a call, or to ended, resets the prompt state.
 - ConditionChanged keeps the last condition per channel for the "why" line.
 - Meter keeps the last levels.
+- CoachHint (the agent's own speaking: detect/coach.py) is shown on its own small line for
+  COACH_SHOW_S of stream time, under the prompt and never instead of it; a newer hint replaces
+  it, call start and end clear it. It keeps a hidden calm overlay visible while it is shown.
 `view(now)` formats all of it for stream time `now` (samples consumed / rate, like the engine's).
 """
 
@@ -22,7 +28,9 @@ from typing import Literal
 
 from softphone_assist.events import (
     CallEvent,
+    CallStateChanged,
     Channel,
+    CoachHint,
     ConditionChanged,
     Deadline,
     LineStats,
@@ -33,12 +41,18 @@ from softphone_assist.events import (
     ShowPrompt,
     Update,
 )
+from softphone_assist.events import CallState as LineState
+from softphone_assist.script.callstate import next_call_state
 from softphone_assist.ui.strings import DEFAULT_LOCALE, ui_strings
 
 Mode = Literal["calm", "prompt", "may_hang_up"]
-CallState = Literal["idle", "call", "hold", "closing"]
+CallState = Literal["idle", "call", "hold", "closing"]  # what the overlay shows (strings: state_*)
+_SHOWN: dict[LineState, CallState] = {
+    "idle": "idle", "active": "call", "on_hold": "hold", "closing": "closing", "ended": "idle",
+}
 
 METER_FLOOR_DBOV = -60.0  # the meters' bottom: quieter than this reads as an empty bar
+COACH_SHOW_S = 10.0  # a coaching hint stays this long: one quiet hint, not a standing reproach
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +90,7 @@ class OverlayView:
     agent_meter: MeterView
     device_problem: str  # empty: no banner
     can_speak: bool
+    coach: str = ""  # the coaching hint line; empty: none
 
 
 def meter_view(dbov: float | None) -> MeterView:
@@ -100,10 +115,11 @@ class OverlayState:
         self.hang_up: MayHangUp | None = None
         self.conditions: dict[Channel, ConditionChanged] = {}
         self.meter: Meter | None = None
-        self.call_state: CallState = "idle"
+        self.line_state: LineState = "idle"  # the engine's call state, as its updates report it
         self.hold_since: float | None = None
         self.calm_since = 0.0
         self.device_problem = ""
+        self.coach: CoachHint | None = None
         self.last_t = 0.0  # the latest stream time seen in any update
 
     # ---------------------------------------------------------------- input
@@ -131,8 +147,14 @@ class OverlayState:
                 self.conditions[update.channel] = update
             case Meter():
                 self.meter = update
+            case CallStateChanged():
+                self._set_line_state(update.state, update.t)
             case CallEvent():
-                self._on_call_event(update)
+                nxt = next_call_state(self.line_state, update.kind)
+                if nxt is not None:  # the engine refuses it too: it never reaches the overlay
+                    self._set_line_state(nxt, update.t)
+            case CoachHint():
+                self.coach = update
 
     def set_device_problem(self, text: str) -> None:
         """Show a banner (headset unplugged, device lost); an empty text clears it."""
@@ -154,19 +176,19 @@ class OverlayState:
         self.hang_up = None
         self.calm_since = t
 
-    def _on_call_event(self, event: CallEvent) -> None:
-        kind = event.kind
-        if kind in ("call_start", "call_end"):
-            self._clear_prompt(event.t)
+    @property
+    def call_state(self) -> CallState:
+        return _SHOWN[self.line_state]
+
+    def _set_line_state(self, state: LineState, t: float) -> None:
+        prev, self.line_state = self.line_state, state
+        if state == prev:
+            return  # the CallEvent and the engine's CallStateChanged for it: one move
+        if state == "ended" or prev in ("idle", "ended"):
+            self._clear_prompt(t)  # a call starts or ends: nothing of the last one stays
+            self.coach = None
             self.conditions.clear()
-            self.hold_since = None
-            self.call_state = "call" if kind == "call_start" else "idle"
-        elif kind == "hold":
-            self.call_state, self.hold_since = "hold", event.t
-        elif kind in ("resume", "answered"):
-            self.call_state, self.hold_since = "call", None
-        elif kind == "closing":
-            self.call_state = "closing"
+        self.hold_since = t if state == "on_hold" else None
 
     # ---------------------------------------------------------------- output
     def view(self, now: float | None = None) -> OverlayView:
@@ -179,7 +201,8 @@ class OverlayState:
             mode = "may_hang_up"
         elif prompt is not None:
             mode = "prompt"
-        visible = bool(self.device_problem) or mode != "calm" or self.calm_hide_after_s is None or (
+        coach = self.coach.text if self.coach is not None and 0 <= t - self.coach.t < COACH_SHOW_S else ""
+        visible = bool(self.device_problem or coach) or mode != "calm" or self.calm_hide_after_s is None or (
             t - self.calm_since < self.calm_hide_after_s
         )
         may = ""
@@ -202,6 +225,7 @@ class OverlayState:
             agent_meter=meter_view(meter.agent_dbov if meter else None),
             device_problem=self.device_problem,
             can_speak=prompt is not None,
+            coach=coach,
         )
 
     def _countdown(self, now: float) -> CountdownView:

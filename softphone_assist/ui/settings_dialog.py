@@ -4,14 +4,18 @@ Built from `settings_model.dialog_fields()` (one widget per key, one tab per sec
 the values are checked (`check_settings`), then, if the app passed `save` (normally
 `settings.save_user_settings`), saved; a UserError from either keeps the dialog open with its
 message, which names the setting. `changes_accepted` carries the changed leaves.
+Keys IT locked (`Settings.locked`) are shown read-only with a padlock and "set by your IT
+department", and are never among the changes. The padlock is painted, not a 🔒 character: an
+emoji font is not there on every desk (nor offscreen), and a missing glyph would show as a box.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,6 +42,7 @@ from softphone_assist.ui.settings_model import (
     dialog_fields,
     diff_settings,
     get_path,
+    locked_keys,
     pick,
     set_path,
     settings_values,
@@ -53,11 +58,32 @@ _SECTION_TITLES = {
     "en": ("General", "Devices", "Detection", "Timing", "Speech", "Hotkeys", "Overlay"),
 }
 _WORDS = {
-    "zh-CN": {"title": "通话助手设置", "refresh": "刷新", "system": "（系统默认）", "default": "默认"},
-    "zh-TW": {"title": "通話助手設定", "refresh": "重新整理", "system": "（系統預設）", "default": "預設"},
+    "zh-CN": {"title": "通话助手设置", "refresh": "刷新", "system": "（系统默认）", "default": "默认",
+              "locked": "由 IT 部门设置"},
+    "zh-TW": {"title": "通話助手設定", "refresh": "重新整理", "system": "（系統預設）", "default": "預設",
+              "locked": "由 IT 部門設定"},
     "en": {"title": "Call Assist settings", "refresh": "Refresh", "system": "(system default)",
-           "default": "default"},
+           "default": "default", "locked": "Set by your IT department"},
 }
+
+
+def padlock_pixmap(size: int = 16, color: str = "#555555") -> QPixmap:
+    """A padlock drawn with QPainter: the same on every desk, whatever fonts it has."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pixmap)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(QColor(color), max(1.5, size / 9))
+    p.setPen(pen)
+    s = float(size)
+    p.drawArc(QRectF(s * 0.28, s * 0.08, s * 0.44, s * 0.5), 0, 180 * 16)  # the shackle
+    p.drawLine(int(s * 0.28), int(s * 0.33), int(s * 0.28), int(s * 0.45))
+    p.drawLine(int(s * 0.72), int(s * 0.33), int(s * 0.72), int(s * 0.45))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(color))
+    p.drawRoundedRect(QRectF(s * 0.15, s * 0.45, s * 0.7, s * 0.5), s * 0.08, s * 0.08)  # the body
+    p.end()
+    return pixmap
 
 
 def _device_value(text: str) -> str | int | None:
@@ -79,9 +105,13 @@ class SettingsDialog(QDialog):
         list_devices: ListFn | None = None,
         list_voices: ListFn | None = None,
         save: SaveFn | None = None,
+        locked: Collection[str] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # IT's locks: from the Settings (machine file's [policy]) unless given
+        self.locked = frozenset(locked_keys(current) if locked is None else locked)
+        self.lock_notes: dict[str, QWidget] = {}  # key -> the padlock + "set by your IT department" row
         self.ui_locale = locale if locale in _WORDS else DEFAULT_LOCALE
         self.words = _WORDS[self.ui_locale]
         self.setWindowTitle(self.words["title"])
@@ -105,7 +135,8 @@ class SettingsDialog(QDialog):
         for spec in self.specs:
             editor = self._editor(spec, get_path(self.current, spec.path))
             self.editors[spec.key] = editor
-            forms[spec.section].addRow(spec.label(self.ui_locale), editor)
+            row = self._locked_row(spec.key, editor) if spec.key in self.locked else editor
+            forms[spec.section].addRow(spec.label(self.ui_locale), row)
 
         std = QDialogButtonBox.StandardButton
         buttons = QDialogButtonBox(std.Ok | std.Cancel)
@@ -117,6 +148,26 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     # ---------------------------------------------------------------- editors
+    def _locked_row(self, key: str, editor: QWidget) -> QWidget:
+        """The editor, read-only, with a padlock and the words "set by your IT department"."""
+        editor.setEnabled(False)
+        editor.setToolTip(self.words["locked"])
+        holder = QWidget()
+        row = QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(editor, 1)
+        lock = QLabel()
+        lock.setObjectName("padlock")
+        lock.setPixmap(padlock_pixmap())
+        note = QLabel(self.words["locked"])
+        note.setObjectName("locked_note")
+        note.setStyleSheet("color: #666666;")
+        for w in (lock, note):
+            w.setToolTip(self.words["locked"])
+            row.addWidget(w)
+        self.lock_notes[key] = holder
+        return holder
+
     def _editor(self, spec: FieldSpec, value: Any) -> QWidget:
         if spec.kind in ("text", "hotkey"):
             line = QLineEdit("" if value is None else str(value))
@@ -237,11 +288,11 @@ class SettingsDialog(QDialog):
         return out
 
     def changes(self) -> dict[str, Any]:
-        return diff_settings(self.current, self.values(), self.specs)
+        return diff_settings(self.current, self.values(), self.specs, self.locked)
 
     def accept(self) -> None:
         values = self.values()
-        changes = diff_settings(self.current, values, self.specs)
+        changes = diff_settings(self.current, values, self.specs, self.locked)
         try:
             check_settings(values)
             if self.save is not None and changes:

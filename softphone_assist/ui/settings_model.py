@@ -9,19 +9,20 @@ below" (a timing override cleared, a device set back to the system default).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Literal
 
 from softphone_assist.config import DetectorConfig
-from softphone_assist.settings import LOCALES, TTS_MODES, TTS_OUTPUTS, Settings, SettingsError
+from softphone_assist.limits import LOCALES, RANGES
+from softphone_assist.settings import TTS_MODES, TTS_OUTPUTS, Settings, SettingsError
 from softphone_assist.ui.hotkey_combos import ACTIONS, check_hotkeys
 
 Kind = Literal["text", "choice", "device", "voice", "float", "int", "bool", "hotkey", "outputs"]
 Section = Literal["general", "devices", "detector", "timing", "tts", "hotkeys", "overlay"]
 SECTIONS: tuple[Section, ...] = ("general", "devices", "detector", "timing", "tts", "hotkeys", "overlay")
-Labels = tuple[str, str, str]  # zh-CN, zh-TW, en
-_LOCALE_INDEX = {"zh-CN": 0, "zh-TW": 1, "en": 2}
+Labels = tuple[str, str, str]  # in the order of limits.LOCALES: zh-CN, zh-TW, en
+_LOCALE_INDEX = {locale: i for i, locale in enumerate(LOCALES)}
 
 
 def pick(labels: Labels, locale: str) -> str:
@@ -39,6 +40,7 @@ class FieldSpec:
     step: float = 1.0
     suffix: str = ""
     optional: bool = False  # None allowed: the spin box's lowest step reads "default"
+    tab: Section | None = None  # the dialog tab, when it is not the key's table (coach: overlay)
 
     @property
     def key(self) -> str:
@@ -46,6 +48,8 @@ class FieldSpec:
 
     @property
     def section(self) -> Section:
+        if self.tab is not None:
+            return self.tab
         return self.path[0] if len(self.path) > 1 else "general"  # type: ignore[return-value]
 
     def label(self, locale: str) -> str:
@@ -54,6 +58,13 @@ class FieldSpec:
 
 def _f(path: str, zh: str, tw: str, en: str, kind: Kind, **kw: Any) -> FieldSpec:
     return FieldSpec(tuple(path.split(".")), (zh, tw, en), kind, **kw)
+
+
+def _limits(key: str) -> dict[str, float]:
+    """A spin box's range: the settings' own (softphone_assist.limits), so the dialog offers no
+    value that saving or the script would refuse."""
+    r = RANGES[key]
+    return {"minimum": r.low, "maximum": r.high}
 
 
 _LOCALE_LABELS: dict[str, Labels] = {
@@ -76,6 +87,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     _f("title", "客户称呼（先生/女士）", "客戶稱呼（先生/女士）", "Caller's title (Mr/Ms)", "text"),
     _f("locale", "语言", "語言", "Language", "choice",
        choices=tuple((loc, _LOCALE_LABELS[loc]) for loc in LOCALES)),
+    _f("autostart", "登录时自动启动", "登入時自動啟動", "Start when I log in", "bool"),
     _f("devices.caller", "来电声音来源", "來電聲音來源", "Caller audio from", "device"),
     _f("devices.agent", "坐席麦克风", "客服麥克風", "Agent microphone", "device"),
     _f("devices.speak_to", "朗读送入通话的设备", "朗讀送入通話的裝置", "Speak into the call via", "device"),
@@ -93,17 +105,17 @@ FIELDS: tuple[FieldSpec, ...] = (
     _f("detector.clip_dbov", "削波电平", "削波電平", "Clipping level", "float",
        minimum=-20, maximum=0, step=0.1, suffix=" dBov"),
     _f("timing.condition_persist_s", "状况持续多久才提示", "狀況持續多久才提示", "Condition must last",
-       "float", minimum=0.1, maximum=30, step=0.1, suffix=" s", optional=True),
+       "float", **_limits("timing.condition_persist_s"), step=0.1, suffix=" s", optional=True),
     _f("timing.caller_silent_after_s", "来电方无声多久提示", "來電方無聲多久提示", "Caller silent for",
-       "float", minimum=1, maximum=60, step=0.5, suffix=" s", optional=True),
+       "float", **_limits("timing.caller_silent_after_s"), step=0.5, suffix=" s", optional=True),
     _f("timing.dead_air_after_s", "冷场多久提示", "冷場多久提示", "Dead air for", "float",
-       minimum=1, maximum=300, step=1, suffix=" s", optional=True),
+       **_limits("timing.dead_air_after_s"), step=1, suffix=" s", optional=True),
     _f("timing.chars_per_minute", "语速（字/分钟）", "語速（字/分鐘）", "Speech rate (chars/min)", "float",
-       minimum=30, maximum=600, step=10, optional=True),
+       **_limits("timing.chars_per_minute"), step=10, optional=True),
     _f("tts.mode", "朗读方式", "朗讀方式", "Speaking", "choice",
        choices=tuple((m, _MODE_LABELS[m]) for m in TTS_MODES)),
     _f("tts.voice", "朗读声音", "朗讀聲音", "Voice", "voice"),
-    _f("tts.rate", "朗读语速", "朗讀語速", "Speaking rate", "int", minimum=50, maximum=400, step=10,
+    _f("tts.rate", "朗读语速", "朗讀語速", "Speaking rate", "int", **_limits("tts.rate"), step=10,
        optional=True),
     _f("tts.outputs", "播放到", "播放到", "Play to", "outputs",
        choices=tuple((o, _OUTPUT_LABELS[o]) for o in TTS_OUTPUTS)),
@@ -115,7 +127,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         ("end", "通话结束", "通話結束", "Call end"))),
     _f("overlay.click_through", "鼠标穿透提示窗", "滑鼠穿透提示窗", "Click-through overlay", "bool"),
     _f("overlay.opacity", "提示窗不透明度", "提示窗不透明度", "Overlay opacity", "float",
-       minimum=0.2, maximum=1.0, step=0.05),
+       **_limits("overlay.opacity"), step=0.05),
 )
 
 # Shown only once `softphone_assist.settings` has the key (the dialog must not offer a change
@@ -123,6 +135,12 @@ FIELDS: tuple[FieldSpec, ...] = (
 OPTIONAL_FIELDS: tuple[FieldSpec, ...] = (
     _f("overlay.calm_hide_after_s", "无提示时多久后隐藏", "無提示時多久後隱藏", "Hide when calm after",
        "float", minimum=5, maximum=3600, step=5, suffix=" s", optional=True),
+    # coaching hints about the agent's own speaking appear on the overlay: their switches are there
+    *(_f(f"coach.{k}", zh, tw, en, "bool", tab="overlay") for k, zh, tw, en in (
+        ("overtalk", "提示：抢话（请让客户说完）", "提示：搶話（請讓客戶說完）", "Hint: talking over the customer"),
+        ("agent_quiet", "提示：我的声音太小", "提示：我的聲音太小", "Hint: my voice is too quiet"),
+        ("agent_clipping", "提示：麦克风过载", "提示：麥克風過載", "Hint: my microphone clips"),
+        ("speech_rate", "提示：语速太快", "提示：語速太快", "Hint: I speak too fast"))),
 )
 
 
@@ -151,7 +169,13 @@ def settings_values(settings: Settings | Mapping[str, Any]) -> dict[str, Any]:
 
     out: dict[str, Any] = plain(settings)
     out.pop("sources", None)
+    out.pop("locked", None)
     return out
+
+
+def locked_keys(settings: Settings | Mapping[str, Any]) -> frozenset[str]:
+    """The dotted keys IT locked (the machine file's [policy]); a plain mapping has none."""
+    return settings.locked if isinstance(settings, Settings) else frozenset()
 
 
 def get_path(data: Mapping[str, Any], path: tuple[str, ...], default: Any = None) -> Any:
@@ -180,10 +204,13 @@ def _same(old: Any, new: Any) -> bool:
     return bool(old == new)
 
 
-def diff_settings(before: Mapping[str, Any], after: Mapping[str, Any], specs: tuple[FieldSpec, ...]) -> dict:
-    """The leaves of `after` that differ from `before`, nested like them."""
+def diff_settings(before: Mapping[str, Any], after: Mapping[str, Any], specs: tuple[FieldSpec, ...],
+                  locked: Collection[str] = ()) -> dict:
+    """The leaves of `after` that differ from `before`, nested like them; never a `locked` key."""
     out: dict[str, Any] = {}
     for spec in specs:
+        if spec.key in locked:
+            continue
         new = get_path(after, spec.path)
         if not _same(get_path(before, spec.path), new):
             set_path(out, spec.path, new)

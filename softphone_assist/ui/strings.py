@@ -7,10 +7,10 @@ Pure: no Qt, so the view model can format its texts in tests without a display.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Final
 
-DEFAULT_LOCALE: Final = "zh-CN"
-LOCALES: Final = ("zh-CN", "zh-TW", "en")
+from softphone_assist.limits import DEFAULT_LOCALE, LOCALES  # the one list of shipped languages
+
+__all__ = ["DEFAULT_LOCALE", "LOCALES", "ui_strings"]
 
 _ZH_CN: dict[str, str] = {
     "app_name": "通话助手",
@@ -34,6 +34,7 @@ _ZH_CN: dict[str, str] = {
     "cond_silent": "来电方无声 {s}",
     "cond_low_volume": "来电方声音小 {s}",
     "cond_noisy": "来电杂音大 {s}",
+    "cond_tone": "线路提示音 {s}",
     "both_silent": "双方无声 {s}",
     "on_hold_for": "保持中 {s}",
     "stat_speech": "语音 {v} dBov",
@@ -75,6 +76,7 @@ _ZH_TW: dict[str, str] = {
     "cond_silent": "來電方無聲 {s}",
     "cond_low_volume": "來電方聲音小 {s}",
     "cond_noisy": "來電雜音大 {s}",
+    "cond_tone": "線路提示音 {s}",
     "both_silent": "雙方無聲 {s}",
     "on_hold_for": "保留中 {s}",
     "stat_speech": "語音 {v} dBov",
@@ -116,6 +118,7 @@ _EN: dict[str, str] = {
     "cond_silent": "Caller silent {s}",
     "cond_low_volume": "Caller quiet {s}",
     "cond_noisy": "Noisy line {s}",
+    "cond_tone": "Line tone {s}",
     "both_silent": "Dead air {s}",
     "on_hold_for": "On hold {s}",
     "stat_speech": "speech {v} dBov",

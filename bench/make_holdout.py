@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""A held-out line-condition corpus: the dev corpus' rules with voices and noises dev never has.
+
+    /tmp/corpus-venv/bin/python bench/make_holdout.py [--calls 120] [--out /tmp/holdout] [--jobs 2]
+
+Wraps ../shared/corpus/make_corpus.py (imported, not copied: the label rules, segment structure,
+levels, codecs, packet loss, sidecars and the label-rule check are exactly the dev corpus') and
+adds one split, `holdout`, that differs only in its sources:
+
+* caller voices: fr_CA_f_June (Romance, female), it_IT_m_Carlo (Romance, male), ru_RU_f_IvrvoiceRU
+  (Slavic, female), es_MX_f_Allison (Romance; the dev speaker, another language) from the
+  asterisk-core-sounds packages, and two tonal languages synthesised by espeak-ng (Mandarin, male
+  variant; Vietnamese, female variant). espeak-ng is not a telephony recording; it stands in for
+  the tonal languages no Debian telephony prompt set covers.
+* noise kinds dev lacks: hum (50/60 Hz mains and harmonics), crackle (random clicks over a faint
+  rustle), fan (low-passed broadband with a blade tone), car (engine harmonics over road rumble),
+  music (synthesised notes, chords and drum hits), babble of the hold-out voices.
+* seeds: call i uses seed 50000 + i (or --seed-base + i), so no call repeats a dev one.
+
+Generated audio goes to <out>/holdout/ and is never committed. Score it like dev:
+
+    .venv/bin/python bench/tune_detector.py /tmp/holdout/holdout
+    .venv/bin/python bench/bench_generalise.py
+
+Bench-only needs (not in setup.sh: no test uses them): the corpus venv of CORPUS.md §7
+(/tmp/corpus-venv with numpy, scipy, soundfile; bench/bench_accuracy.py creates it), sox,
+espeak-ng, and `apt-get install asterisk-core-sounds-fr-wav asterisk-core-sounds-it-wav
+asterisk-core-sounds-ru-wav asterisk-core-sounds-es-wav`.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+
+SHARED = os.environ.get("SOFTPHONE_ASSIST_SHARED",
+                        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared"))
+sys.path.insert(0, os.path.join(SHARED, "corpus"))
+import make_corpus as mc  # noqa: E402
+
+ESPEAK_DIR = "/tmp/softphone-assist-holdout-espeak"
+
+# Mandarin and Vietnamese call-centre phrases (what an IVR or a caller might say)
+CMN = [
+    "您好，请问有什么可以帮您的吗", "我的账户好像出了问题", "请稍等，我帮您查一下",
+    "我昨天打过电话，但是没有人回复", "这个月的账单比上个月多了很多", "我想取消我的订单",
+    "请问你们几点下班", "我的密码忘记了，怎么办", "快递已经三天没有更新了",
+    "谢谢你的帮助，再见", "我听不清楚，你能再说一遍吗", "我要投诉，服务太慢了",
+    "请把我转到经理那里", "我的地址是北京市朝阳区", "号码是一三八零零一二三四五六",
+    "付款的时候显示错误", "我想改一下送货时间", "这个产品可以退货吗",
+    "今天天气不好，我不想出门", "好的，我明白了，没问题", "你们的网站打不开",
+    "信用卡被扣了两次钱", "我等了半个小时了", "能不能给我发一个确认短信",
+]
+VI = [
+    "xin chào, tôi cần giúp đỡ về tài khoản", "tôi gọi lần thứ ba rồi mà chưa ai trả lời",
+    "hóa đơn tháng này cao quá", "làm ơn chờ một chút", "tôi muốn hủy đơn hàng của tôi",
+    "mật khẩu của tôi không dùng được", "cảm ơn anh rất nhiều", "chị có thể nói chậm lại được không",
+    "gói hàng vẫn chưa đến", "số điện thoại của tôi là không chín tám bảy sáu năm",
+    "tôi không nghe rõ, xin nhắc lại", "dịch vụ này chậm quá", "tôi muốn nói chuyện với quản lý",
+    "địa chỉ của tôi ở Hà Nội", "thẻ tín dụng bị trừ tiền hai lần", "được rồi, tôi hiểu rồi",
+    "trang web của các bạn bị lỗi", "tôi đã đợi nửa tiếng rồi", "hẹn gặp lại, chúc một ngày tốt lành",
+    "cho tôi hỏi mấy giờ cửa hàng đóng cửa", "tôi muốn đổi thời gian giao hàng",
+    "sản phẩm này có được đổi trả không", "vui lòng gửi tin nhắn xác nhận cho tôi",
+]
+ESPEAK_POOLS = {"espeak/cmn+m3": ("cmn+m3", CMN), "espeak/vi+f2": ("vi+f2", VI)}
+
+_asterisk_pool_files = mc.pool_files
+
+
+def espeak_pool_files(pool: str) -> list[str]:
+    """WAVs of one espeak-ng voice, synthesised once into ESPEAK_DIR (rate varied per phrase)."""
+    voice, phrases = ESPEAK_POOLS[pool]
+    folder = os.path.join(ESPEAK_DIR, voice)
+    os.makedirs(folder, exist_ok=True)
+    out = []
+    for k, text in enumerate(phrases):
+        path = os.path.join(folder, f"{k:02d}.wav")
+        if not os.path.exists(path):
+            speed = 135 + (k * 7) % 45  # 135-179 words a minute, a fixed spread
+            subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", path, text], check=True)
+        out.append(path)
+    return out
+
+
+def pool_files(pool: str) -> list[str]:
+    return espeak_pool_files(pool) if pool in ESPEAK_POOLS else _asterisk_pool_files(pool)
+
+
+FS = mc.FS
+
+
+def _lowpass_noise(rng: np.random.Generator, n: int, corner: float, exponent: float) -> np.ndarray:
+    """Gaussian noise, flat below `corner` Hz and falling as 1/f**exponent above it."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1.0 / FS)
+    spec *= 1.0 / np.sqrt(1.0 + (f / corner) ** exponent)
+    spec[f < 20.0] = 0.0
+    return np.fft.irfft(spec, n)
+
+
+def noise_hum(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Mains hum: 50 or 60 Hz with odd and even harmonics to ~1 kHz (a ground loop), slow drift."""
+    f0 = float(rng.choice([50.0, 60.0])) * (1.0 + rng.uniform(-0.002, 0.002))
+    t = np.arange(n) / FS
+    x = np.zeros(n)
+    for h in range(1, 20):
+        amp = rng.uniform(0.2, 1.0) / h ** rng.uniform(0.3, 1.2)
+        x += amp * np.sin(2 * np.pi * f0 * h * t + rng.uniform(0, 2 * np.pi))
+    x *= 1.0 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t)
+    return mc._unit(x + 0.01 * rng.standard_normal(n))
+
+
+def noise_crackle(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """A bad line or connector: random clicks (heavy-tailed sizes, short ringing) over a rustle."""
+    rate = rng.uniform(30.0, 300.0)  # clicks per second
+    count = rng.poisson(rate * n / FS)
+    x = np.zeros(n)
+    pos = rng.integers(0, n, size=count)
+    np.add.at(x, pos, rng.standard_normal(count) * np.minimum(1.0 + rng.pareto(2.5, size=count), 6.0))
+    ring = np.exp(-np.arange(int(0.002 * FS)) / (0.0004 * FS)) * np.cos(
+        2 * np.pi * rng.uniform(1000, 3000) * np.arange(int(0.002 * FS)) / FS)
+    x = np.convolve(x, ring)[:n]
+    x = mc._unit(x) + 0.05 * mc._unit(_lowpass_noise(rng, n, 2000.0, 2.0))
+    return mc._unit(x)
+
+
+def noise_fan(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """A desk fan or air conditioning: broadband noise rolling off above a few hundred Hz, plus the
+    blade-pass tone and its harmonics, gently modulated by the rotation."""
+    x = mc._unit(_lowpass_noise(rng, n, rng.uniform(300.0, 900.0), 2.0))
+    t = np.arange(n) / FS
+    blade = rng.uniform(80.0, 200.0)
+    tone = sum(np.sin(2 * np.pi * blade * h * t + rng.uniform(0, 6.3)) / h for h in (1, 2, 3))
+    x = x + rng.uniform(0.1, 0.5) * mc._unit(tone)
+    return mc._unit(x * (1.0 + 0.15 * np.sin(2 * np.pi * blade / 40.0 * t)))
+
+
+def noise_car(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Inside a moving car: road rumble below ~200 Hz, engine firing harmonics whose speed drifts,
+    some wind noise higher up."""
+    t = np.arange(n) / FS
+    rumble = mc._unit(_lowpass_noise(rng, n, rng.uniform(80.0, 200.0), 4.0))
+    rpm_hz = rng.uniform(25.0, 60.0) * (1.0 + 0.1 * np.sin(2 * np.pi * rng.uniform(0.05, 0.3) * t))
+    phase = 2 * np.pi * np.cumsum(rpm_hz) / FS
+    engine = mc._unit(sum(np.sin(h * phase) / h for h in (1, 2, 3, 4, 6)))
+    wind = mc._unit(_lowpass_noise(rng, n, 1500.0, 2.0))
+    return mc._unit(rumble + rng.uniform(0.2, 0.6) * engine + rng.uniform(0.1, 0.4) * wind)
+
+
+def noise_music(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Background music or hold music: a melody and chords of harmonic notes on a scale, with
+    attack/decay envelopes, and drum hits on the beat."""
+    x = np.zeros(n)
+    bpm = rng.uniform(70.0, 140.0)
+    beat = int(60.0 / bpm * FS)
+    root = rng.uniform(110.0, 220.0)
+    scale = np.array([0, 2, 4, 5, 7, 9, 11, 12, 14, 16])
+    pos = 0
+    while pos < n:
+        dur = beat * int(rng.choice([1, 1, 2, 1])) // int(rng.choice([1, 2]))
+        k = np.arange(min(dur, n - pos))
+        env = np.minimum(k / (0.01 * FS), 1.0) * np.exp(-k / (rng.uniform(0.15, 0.6) * FS))
+        notes = [root * 2 ** (scale[int(rng.integers(len(scale)))] / 12.0) * 2]  # melody
+        if rng.random() < 0.5:  # a chord under it
+            c = int(rng.integers(0, 5))
+            notes += [root * 2 ** (scale[c + d] / 12.0) for d in (0, 2, 4)]
+        for f in notes:
+            tone = sum(np.sin(2 * np.pi * f * h * k / FS) * 0.6 ** h for h in range(1, 6) if f * h < 7000)
+            x[pos : pos + k.size] += env * tone
+        pos += max(dur, 1)
+    for b in range(0, n, beat):  # drum: a short noise burst with a fast decay
+        k = np.arange(min(int(0.08 * FS), n - b))
+        x[b : b + k.size] += 0.8 * rng.standard_normal(k.size) * np.exp(-k / (0.015 * FS))
+    return mc._unit(x)
+
+
+HOLDOUT = {
+    "seed_base": 50000,
+    "max_calls": 200,
+    "pools": {"fr": ["fr_CA_f_June"], "it": ["it_IT_m_Carlo"], "ru": ["ru_RU_f_IvrvoiceRU"],
+              "es": ["es_MX_f_Allison"], "cmn": ["espeak/cmn+m3"], "vi": ["espeak/vi+f2"]},
+    "pool_weights": {"fr": 0.2, "it": 0.2, "ru": 0.2, "es": 0.1, "cmn": 0.15, "vi": 0.15},
+    "babble_pools": ["fr_CA_f_June", "it_IT_m_Carlo", "ru_RU_f_IvrvoiceRU", "espeak/cmn+m3"],
+    "noise_types": {"hum": 1 / 6, "crackle": 1 / 6, "fan": 1 / 6, "car": 1 / 6, "music": 1 / 6,
+                    "babble": 1 / 6},
+}
+
+
+def install() -> None:
+    mc.SPLITS["holdout"] = HOLDOUT
+    mc.pool_files = pool_files
+    mc.NOISES.update({"hum": noise_hum, "crackle": noise_crackle, "fan": noise_fan, "car": noise_car,
+                      "music": noise_music})
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    missing = [p for v in HOLDOUT["pools"].values() for p in v  # type: ignore[attr-defined]
+               if p not in ESPEAK_POOLS and not glob.glob(os.path.join(mc.ASTERISK, p))]
+    if missing or shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        raise SystemExit(f"missing voices {missing} or espeak-ng/sox: see this script's docstring")
+    if "--seed-base" in args:  # a second, untouched hold-out: other seeds, same sources
+        k = args.index("--seed-base")
+        HOLDOUT["seed_base"] = int(args[k + 1])
+        del args[k : k + 2]
+    install()
+    if "--calls" not in args:
+        args += ["--calls", "120"]
+    if "--out" not in args:
+        args += ["--out", "/tmp/holdout"]
+    mc.main(["--split", "holdout", *args])
+
+
+if __name__ == "__main__":
+    main()
