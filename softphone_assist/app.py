@@ -150,9 +150,8 @@ def run_listen(session: LiveSession, *, seconds: float | None, write: Callable[[
                fmt: Callable[[Update], str | None], sleep_s: float = 0.1) -> int:
     """Pump the session without a window until `seconds` of stream time, Ctrl-C or SIGTERM.
 
-    The capture delivers 100 ms blocks and the pipeline takes 300 ms chunks, so the loop sleeps
-    until the next chunk or the next prompt's deadline is due (`LiveSession.wait_s`, at least
-    `sleep_s`): waking more often finds nothing new and only costs CPU (bench/bench_live_cpu.py)."""
+    One pump per `sleep_s`: the capture delivers 100 ms blocks, so waking more often finds nothing
+    new and only costs CPU (bench/bench_live_cpu.py)."""
     import signal
     import time
 
@@ -175,7 +174,7 @@ def run_listen(session: LiveSession, *, seconds: float | None, write: Callable[[
                 for p in session.problems:
                     log.warning("%s", p)
                 last_problems = list(session.problems)
-            time.sleep(session.wait_s(sleep_s))
+            time.sleep(sleep_s)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

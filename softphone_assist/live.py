@@ -141,18 +141,6 @@ class LiveSession:
             self.autocall.hook_took_over()
         self.pipeline.schedule([CallEvent(t=self.received_t, kind=kind, source=source)])
 
-    def wait_s(self, shortest: float = 0.1) -> float:
-        """How long the pump may sleep before it has something to do: until the audio waiting plus
-        what arrives meanwhile makes a `min_feed_s` chunk, or until the next prompt's deadline,
-        whichever is first; never under `shortest` nor over `min_feed_s`. Audio arrives in real
-        time, so stream seconds ahead are wall seconds ahead. Fewer wake-ups are most of the live
-        path's CPU (bench/bench_live_cpu.py); a prompt still waits at most `shortest` past its time."""
-        wait = self.min_feed_s - (self.received_t - self.pipeline.t)
-        due = self.pipeline.engine.next_deadline()
-        if due is not None:
-            wait = min(wait, due - self.received_t)
-        return min(self.min_feed_s, max(shortest, wait))
-
     @property
     def received_t(self) -> float:
         """Stream time of the caller audio received so far (fed or waiting to be): "now" for a

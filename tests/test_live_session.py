@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-import pytest
 
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.autocall import AutoCallDetector
@@ -134,21 +133,6 @@ def test_audio_with_a_prompt_due_in_it_is_fed_at_once():
                 fed.append((round(u.t, 3), u.protocol, round(s.received_t, 3)))
     # 4.8 s was fed in 300 ms chunks; the read that brought 5.0 s of audio fed it at once
     assert fed == [(0.0, "greeting", 0.02), (5.0, "silent_line", 5.0)]
-
-
-def test_the_pump_sleeps_until_the_next_chunk_or_the_next_deadline():
-    s = make(np.zeros(RATE * 8))
-    assert s.wait_s() == 0.3  # nothing waiting, no call: a whole 300 ms chunk away
-    s.pump()  # 20 ms arrived
-    assert s.wait_s() == pytest.approx(0.28)
-    s.request("start", "button")  # no agent channel: the greeting counts as said at 0; the repeat is due
-    while (due := s.pipeline.engine.next_deadline()) is None and s.received_t < 2.0:
-        s.pump()  # the start is applied with the next chunk that is fed
-    assert due is not None and due > 1.0
-    while s.received_t < due - 0.05:
-        s.pump()
-    assert s.wait_s() == pytest.approx(0.1)  # the deadline is nearer than the chunk, but not under 0.1 s
-    assert s.wait_s(shortest=0.02) == pytest.approx(due - s.received_t)
 
 
 def test_sound_after_digital_zero_starts_the_call_by_itself():
