@@ -2,6 +2,7 @@
 
 Shorthand inputs:  ("call", kind) | ("caller", condition, since) | ("agent", condition, since)
                    | ("tts_done",) | ("skip",) | ("snooze",)
+                   | ("lost", channel) | ("back", channel, since)  (outages, used by test_outages.py)
 Shorthand outputs: (t, "prompt", protocol, step) | (t, "hang_up", protocol) | (t, "end", protocol, reason)
 """
 
@@ -16,6 +17,7 @@ from softphone_assist.events import (
     ConditionChanged,
     LineSpoken,
     MayHangUp,
+    NoAudio,
     ProtocolEnded,
     ShowPrompt,
     UserCommand,
@@ -40,6 +42,10 @@ def _input(t: float, spec: tuple):
         return CallEvent(t=t, kind=spec[1])
     if kind in ("caller", "agent"):
         return ConditionChanged(t=t, channel=kind, condition=spec[1], since=spec[2] if len(spec) > 2 else t)
+    if kind == "lost":
+        return NoAudio(t=t, channel=spec[1], since=t)
+    if kind == "back":
+        return NoAudio(t=t, channel=spec[1], since=spec[2], ended=True)
     if kind == "tts_done":
         return LineSpoken(t=t)
     return UserCommand(t=t, command=kind)

@@ -15,16 +15,15 @@ from datetime import datetime
 import numpy as np
 import pytest
 from callkit import CallBuilder, have_speech
+from test_engine import _input  # the engine scenarios' one input shorthand
 
 from softphone_assist.audio.capture import Outage
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.autocall import AutoCallDetector
 from softphone_assist.events import (
-    CallEvent,
     Channel,
     ConditionChanged,
     Deadline,
-    LineSpoken,
     MayHangUp,
     NoAudio,
     ProtocolEnded,
@@ -50,20 +49,6 @@ def speak(protocol: str, step: int) -> float:
 # ---------------------------------------------------------------------------------------------
 # the engine: (seconds, event) in, exact actions out
 # ---------------------------------------------------------------------------------------------
-def _input(t: float, spec: tuple):  # type: ignore[no-untyped-def]
-    kind = spec[0]
-    if kind == "call":
-        return CallEvent(t=t, kind=spec[1])
-    if kind in ("caller", "agent"):
-        return ConditionChanged(t=t, channel=kind, condition=spec[1], since=spec[2] if len(spec) > 2 else t)
-    if kind == "lost":
-        return NoAudio(t=t, channel=spec[1], since=t)
-    if kind == "back":
-        return NoAudio(t=t, channel=spec[1], since=spec[2], ended=True)
-    assert kind == "tts_done"
-    return LineSpoken(t=t)
-
-
 def _short(a: Update) -> tuple | None:
     if isinstance(a, ShowPrompt):
         return (round(a.t, 3), "prompt", a.protocol, a.step)
