@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.detect import frame_len
+from softphone_assist.core.detect import frame_len
 
 CORPUS_DIR = "/work/shared/corpus"
 CACHE_DIR = "/tmp/softphone-assist-vad-cache"

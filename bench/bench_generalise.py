@@ -25,8 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _corpus import iter_calls, load_score_module
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import CallerLineTracker
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import CallerLineTracker
 
 score = load_score_module()
 DEFAULT = "/tmp/corpus/dev,/tmp/holdout/holdout,/tmp/holdout_b/holdout"

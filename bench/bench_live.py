@@ -37,10 +37,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from softphone_assist.audio.reader import open_call  # noqa: E402
 from softphone_assist.audio.vad import WebRtcVad  # noqa: E402
-from softphone_assist.events import ShowPrompt  # noqa: E402
-from softphone_assist.live import LiveSession  # noqa: E402
-from softphone_assist.pipeline import Pipeline  # noqa: E402
-from softphone_assist.script.loader import load_script  # noqa: E402
+from softphone_assist.core.events import ShowPrompt  # noqa: E402
+from softphone_assist.core.pipeline import Pipeline  # noqa: E402
+from softphone_assist.core.script.loader import load_script  # noqa: E402
+from softphone_assist.live.session import LiveSession  # noqa: E402
 
 DEMO = ROOT / "resources" / "demo" / "demo_call.wav"
 BLOCK = 320  # 20 ms at 16 kHz

@@ -46,13 +46,13 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from callkit import utterance
 
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect.agent import AgentSpeechTracker
-from softphone_assist.detect.syllables import count_syllables, text_syllables
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect.agent import AgentSpeechTracker
+from softphone_assist.core.detect.syllables import count_syllables, text_syllables
 
 RATE = 16000
 SOUNDS = Path("/usr/share/asterisk/sounds")
@@ -158,7 +158,7 @@ def language(lang: str, rng: np.random.Generator) -> dict[str, object]:
 def chinese(rng: np.random.Generator) -> dict[str, object]:
     if shutil.which("espeak-ng") is None:
         return {"skipped": "espeak-ng is not installed"}
-    from softphone_assist.script.loader import load_script
+    from softphone_assist.core.script.loader import load_script
 
     script = load_script("zh-CN")
     lines = [re.sub(r"\{[^{}]*\}", "", s.text) for ladder in script.ladders.values() for s in ladder.steps]
@@ -180,11 +180,11 @@ def cost() -> dict[str, object]:
 
     from callkit import CallBuilder
 
-    from softphone_assist.config import CoachConfig
-    from softphone_assist.detect.coach import Coach
-    from softphone_assist.events import CallEvent
-    from softphone_assist.pipeline import Pipeline
-    from softphone_assist.script.loader import load_script
+    from softphone_assist.core.config import CoachConfig
+    from softphone_assist.core.detect.coach import Coach
+    from softphone_assist.core.events import CallEvent
+    from softphone_assist.core.pipeline import Pipeline
+    from softphone_assist.core.script.loader import load_script
 
     b = CallBuilder(300.0, seed=1, agent_floor="hiss", caller_floor="hiss")
     t, k = 0.5, 0

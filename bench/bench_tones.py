@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tone detection (softphone_assist/detect/tones.py): precision/recall of tone frames, its cost,
+"""Tone detection (softphone_assist/core/detect/tones.py): precision/recall of tone frames, its cost,
 and what it does on the dev corpus (which holds no tones).
 
     python bench/bench_tones.py [--rates 8,16] [--dev /tmp/corpus/dev] [--no-dev] [--limit N]
@@ -34,13 +34,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import callkit  # noqa: E402
 
-from softphone_assist.detect import frame_len  # noqa: E402
-from softphone_assist.detect import tones as T  # noqa: E402
+from softphone_assist.core.detect import frame_len  # noqa: E402
+from softphone_assist.core.detect import tones as T  # noqa: E402
 
 FS = 32768.0
 VOICES = ("en_US_f_Allison", "it_IT_m_Carlo", "fr_CA_f_June", "ru_RU_f_IvrvoiceRU", "es_MX_f_Allison")
@@ -194,7 +194,7 @@ def generated(rate: int, limit: int) -> None:
 
 
 def tracker_cost(rate: int) -> None:
-    from softphone_assist.detect.levels import dbov, frame_power_and_tilt, tilt_db
+    from softphone_assist.core.detect.levels import dbov, frame_power_and_tilt, tilt_db
 
     sets = {"speech": np.concatenate([x for _, x in speech_cases(rate, 40)]),
             "tones": np.concatenate([x for _, x, _ in tone_cases(rate)])}
@@ -236,7 +236,7 @@ def replay_speed(minutes: float) -> None:
 
     import soundfile as sf
 
-    import softphone_assist.detect.caller as caller_mod
+    import softphone_assist.core.detect.caller as caller_mod
     from softphone_assist.replay import ReplayRun
 
     x, rate = sf.read(ROOT / "resources" / "demo" / "demo_call.wav", dtype="int16", always_2d=True)
@@ -264,8 +264,8 @@ def dev_corpus(folder: str, limit: int) -> None:
     import tune_detector as tune
     from _corpus import iter_calls
 
-    import softphone_assist.detect.caller as caller_mod
-    from softphone_assist.config import DetectorConfig
+    import softphone_assist.core.detect.caller as caller_mod
+    from softphone_assist.core.config import DetectorConfig
 
     cfg = DetectorConfig()
     for rate_khz in (16, 8):

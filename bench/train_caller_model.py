@@ -11,7 +11,7 @@
    fixed number of steps (deterministic: same corpus, same weights).
 3. Picks, among --thresholds, the one with the best dev macro-F1 (the corpus scorer, both
    rates) that keeps every dev class recall >= 0.92, and writes
-   softphone_assist/detect/caller_noise_model.json.
+   softphone_assist/core/detect/caller_noise_model.json.
 
 Trains on dev only. Choices made during development with hold-out A (bench/make_holdout.py,
 seeds 50000+) as the validation set: the threshold 0.99 (on dev 0.97-0.99 are within 0.004
@@ -36,9 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _corpus import Call, iter_calls, load_score_module
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import CallerLineTracker, rules
-from softphone_assist.detect.noise_model import FEATURES, LONG, MODEL_FILE, NoiseModel
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import CallerLineTracker, rules
+from softphone_assist.core.detect.noise_model import FEATURES, LONG, MODEL_FILE, NoiseModel
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "softphone_assist", "detect", MODEL_FILE)

@@ -28,8 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from _corpus import Call, iter_calls, load_score_module
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import CallerLineTracker
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import CallerLineTracker
 
 score = load_score_module()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from softphone_assist import __version__
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 from softphone_assist.extras import MissingExtraError, from_import_error
 
 EXIT_USAGE = 2
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio inputs/outputs (and PulseAudio monitor sources)")
 
-    from softphone_assist.settings_command import add_parser as add_config_parser
+    from softphone_assist.settings.command import add_parser as add_config_parser
 
     add_config_parser(sub)
 

@@ -11,18 +11,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 from softphone_assist.extras import require
 
 if TYPE_CHECKING:
-    from softphone_assist.settings import Settings
+    from softphone_assist.settings.layers import Settings
 
 log = logging.getLogger("softphone_assist")
 
 
 def _settings_and_problems() -> tuple[Settings, list[str]]:
     """The layered settings; each problem (file, key, what was kept) is also printed on stderr."""
-    from softphone_assist.settings import load_settings
+    from softphone_assist.settings.layers import load_settings
 
     settings, problems = load_settings()
     for p in problems:
@@ -69,7 +69,7 @@ def dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         return check_main(args)
     if args.command == "config":
-        from softphone_assist.settings_command import config_main
+        from softphone_assist.settings.command import config_main
 
         return config_main(args)
     if args.command == "tts-render":
@@ -104,9 +104,9 @@ def _progress_printer(stream: TextIO) -> Callable[[float, float], None] | None:
 
 def run_replay(path: Path, *, channels: str | None, events: Path | None, locale: str,
                start_time: datetime | None, jsonl: bool, out: TextIO, err: TextIO) -> int:
+    from softphone_assist.core.script.locale_option import check_locale
+    from softphone_assist.core.timeline import to_jsonl, to_text
     from softphone_assist.replay import ReplayRun
-    from softphone_assist.script.locale_option import check_locale
-    from softphone_assist.timeline import to_jsonl, to_text
 
     check_locale(locale)
     run = ReplayRun(path=path, channels=channels, events_path=events, locale=locale,
@@ -129,7 +129,7 @@ def run_replay(path: Path, *, channels: str | None, events: Path | None, locale:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from softphone_assist.app import demo_paths, has_display
+    from softphone_assist.live.compose import demo_paths, has_display
 
     wav, events = demo_paths()
     settings = _settings()
@@ -145,10 +145,10 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def _demo_overlay(args: argparse.Namespace, settings: Settings, locale: str, wav: Path, events: Path) -> int:
-    from softphone_assist.app import LiveOptions, build_session
     from softphone_assist.audio.paced import PacedFileSource
-    from softphone_assist.callevents import load_call_events
-    from softphone_assist.script.locale_option import check_locale
+    from softphone_assist.core.callevents import load_call_events
+    from softphone_assist.core.script.locale_option import check_locale
+    from softphone_assist.live.compose import LiveOptions, build_session
     from softphone_assist.ui.app import run_app
 
     check_locale(locale)
@@ -164,9 +164,9 @@ def _demo_overlay(args: argparse.Namespace, settings: Settings, locale: str, wav
 
 
 def listen(args: argparse.Namespace) -> int:
-    from softphone_assist.app import LiveOptions, build_session, run_listen
-    from softphone_assist.script.locale_option import check_locale
-    from softphone_assist.timeline import to_jsonl, to_text
+    from softphone_assist.core.script.locale_option import check_locale
+    from softphone_assist.core.timeline import to_jsonl, to_text
+    from softphone_assist.live.compose import LiveOptions, build_session, run_listen
 
     require("listen", ("sounddevice", "pyttsx3") if args.speak in ("on_request", "auto") else None)
     settings = _settings()
@@ -191,12 +191,12 @@ def listen(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.if_autostart:
-        from softphone_assist.settings import load_settings
+        from softphone_assist.settings.layers import load_settings
 
         if not load_settings()[0].autostart:
             return 0  # the login entry runs this on every seat; IT turns it on with autostart = true
     require("run")  # before the imports below, which need PySide6
-    from softphone_assist.app import LiveOptions, build_session, has_display
+    from softphone_assist.live.compose import LiveOptions, build_session, has_display
     from softphone_assist.ui.app import run_app
 
     if not has_display():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 APP_EXTRA = "app"
 # import name -> the distribution of the app extra that provides it (pyproject.toml's `app` list;

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from softphone_assist.audio.reader import CallInfo, open_call
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.callevents import default_call_events, load_call_events
-from softphone_assist.config import DetectorConfig
-from softphone_assist.events import Update
-from softphone_assist.pipeline import Pipeline
-from softphone_assist.script.engine import EngineOptions
-from softphone_assist.script.loader import load_script
+from softphone_assist.core.callevents import default_call_events, load_call_events
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.events import Update
+from softphone_assist.core.pipeline import Pipeline
+from softphone_assist.core.script.engine import EngineOptions
+from softphone_assist.core.script.loader import load_script
 
 ProgressFn = Callable[[float, float], None]  # (seconds done, seconds total)
 

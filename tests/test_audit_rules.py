@@ -12,8 +12,8 @@ import pytest
 from softphone_assist.audit.calltimeline import read_timeline
 from softphone_assist.audit.figures import call_figures
 from softphone_assist.audit.rules import RULES, Thresholds, check_rules
-from softphone_assist.events import CALLER_CONDITIONS
-from softphone_assist.script.loader import load_script, scripts_dir
+from softphone_assist.core.events import CALLER_CONDITIONS
+from softphone_assist.core.script.loader import load_script, scripts_dir
 
 TH = Thresholds.from_script(load_script("zh-CN"))
 Rec = dict[str, Any]

@@ -1,4 +1,4 @@
-"""`audit_one` on stereo calls built from real recorded speech (tests/callkit.py): in each call the
+"""`audit_one` on stereo calls built from real recorded speech (tools/callkit.py): in each call the
 agent breaks one rule once, and its compliant twin breaks none. Every violation's time is asserted
 against the engine's own timeline (the `since` of the agent's speech, the prompt, the call end) to
 the 10 ms frame, and that timeline against where the speech really is in the file.

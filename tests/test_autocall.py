@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from softphone_assist.autocall import AutoCallConfig, AutoCallDetector
+from softphone_assist.core.autocall import AutoCallConfig, AutoCallDetector
 
 RATE = 16000
 

@@ -102,7 +102,12 @@ def test_bundle_carries_qt_xcb_and_resources_but_not_the_system_libraries(built:
     assert (plugins / "platforms" / "libqxcb.so").is_file()
     assert (plugins / "platforms" / "libqoffscreen.so").is_file()
     assert not (plugins / "platformthemes" / "libqgtk3.so").exists()  # it would make GTK a dependency
-    for rel in ("scripts/zh-CN.toml", "scripts/zh-TW.toml", "scripts/en.toml", "demo/demo_call.events.jsonl"):
+    shipped = {p.relative_to(internal / "resources").as_posix() for p in (internal / "resources").rglob("*")
+               if p.is_file()}
+    # exactly the wheel's list (pyproject.toml package-data): no developer tool such as demo/make_demo.py
+    assert shipped == {"scripts/zh-CN.toml", "scripts/zh-TW.toml", "scripts/en.toml", "demo/demo_call.wav",
+                       "demo/demo_call.events.jsonl", "demo/README.md"}
+    for rel in shipped:
         assert (internal / "resources" / rel).read_bytes() == (snapshot / "resources" / rel).read_bytes()
     names = {p.name for p in built.rglob("*") if p.is_file()}
     assert any(n.startswith("libpython3.") for n in names)  # the target seat has no Python

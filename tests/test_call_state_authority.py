@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 from callkit import RATE, utterance
 
-from softphone_assist import timeline
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.callevents import load_call_events
-from softphone_assist.errors import InputError
-from softphone_assist.events import CALL_EVENT_KINDS, CallEvent, CallEventKind, CallStateChanged, ConditionChanged
-from softphone_assist.live import LiveSession
-from softphone_assist.pipeline import Pipeline
-from softphone_assist.script import callstate
-from softphone_assist.script.engine import IllegalEvent, ScriptEngine
-from softphone_assist.script.loader import load_script
+from softphone_assist.core import timeline
+from softphone_assist.core.callevents import load_call_events
+from softphone_assist.core.errors import InputError
+from softphone_assist.core.events import CALL_EVENT_KINDS, CallEvent, CallEventKind, CallStateChanged, ConditionChanged
+from softphone_assist.core.pipeline import Pipeline
+from softphone_assist.core.script import callstate
+from softphone_assist.core.script.engine import IllegalEvent, ScriptEngine
+from softphone_assist.core.script.loader import load_script
+from softphone_assist.live.session import LiveSession
 from softphone_assist.ui.overlay_state import OverlayState
 
 START = datetime(2026, 11, 23, 14)

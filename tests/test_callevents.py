@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from softphone_assist.callevents import CallEvents, default_call_events, load_call_events
-from softphone_assist.errors import InputError
-from softphone_assist.events import CallEvent
+from softphone_assist.core.callevents import CallEvents, default_call_events, load_call_events
+from softphone_assist.core.errors import InputError
+from softphone_assist.core.events import CallEvent
 
 
 def write(tmp_path: Path, text: str, name: str = "call.events.jsonl") -> Path:

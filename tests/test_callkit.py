@@ -1,4 +1,4 @@
-"""tests/callkit.py: levels, floors, grid, files and determinism of the real-speech call builder."""
+"""tools/callkit.py: levels, floors, grid, files and determinism of the real-speech call builder."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from callkit import (
     utterance,
 )
 
-from softphone_assist.errors import InputError
+from softphone_assist.core.errors import InputError
 
 needs_speech = pytest.mark.skipif(not have_speech(), reason="asterisk-core-sounds-en-wav is not installed")
 HELLO = "en_US_f_Allison/hello-world"

@@ -16,8 +16,8 @@ import pytest
 
 from softphone_assist import calllog
 from softphone_assist.calllog import CallLog, CallLogError, LoggedCall, format_log, print_log
-from softphone_assist.errors import UserError
-from softphone_assist.events import (
+from softphone_assist.core.errors import UserError
+from softphone_assist.core.events import (
     CallEvent,
     ConditionChanged,
     LineStats,
@@ -25,7 +25,7 @@ from softphone_assist.events import (
     ProtocolEnded,
     ShowPrompt,
 )
-from softphone_assist.timeline import record_lines, to_text
+from softphone_assist.core.timeline import record_lines, to_text
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2025, 3, 1, 14, 3, 12, tzinfo=CST)

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.autocall import AutoCallDetector
 from softphone_assist.calllog import ORPHAN_REASON, CallLog, LiveCallLog, NumberFromHooks
+from softphone_assist.core.autocall import AutoCallDetector
+from softphone_assist.core.pipeline import Pipeline
+from softphone_assist.core.script.loader import load_script
 from softphone_assist.ipc import CallCommand
-from softphone_assist.live import LiveSession
-from softphone_assist.pipeline import Pipeline
-from softphone_assist.script.loader import load_script
+from softphone_assist.live.session import LiveSession
 
 T0 = datetime(2026, 3, 1, 14, 0, 0)
 LOGGER = "softphone_assist.calllog"
@@ -306,7 +306,7 @@ def test_calls_older_than_keep_days_are_deleted_when_the_app_starts(tmp_path: Pa
 
 
 def test_keep_days_and_hash_numbers_are_settings_it_can_set(tmp_path: Path) -> None:
-    from softphone_assist.settings import load_settings
+    from softphone_assist.settings.layers import load_settings
 
     machine = tmp_path / "machine.toml"
     machine.write_text("[log]\nkeep_days = 7\nhash_numbers = true\n")
@@ -345,8 +345,8 @@ def test_the_app_starts_and_assists_with_a_log_file_it_cannot_use(
 ) -> None:
     from contextlib import ExitStack
 
-    from softphone_assist.app import LiveOptions, build_session
-    from softphone_assist.settings import Settings
+    from softphone_assist.live.compose import LiveOptions, build_session
+    from softphone_assist.settings.layers import Settings
 
     caplog.set_level(logging.WARNING, LOGGER)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))

@@ -20,7 +20,7 @@ from soundserver import SoundServer, why_not
 
 from softphone_assist.audio.capture import LiveCapture, Outage, PyAudioWPatchBackend, _Sink, pyaudio_callback
 from softphone_assist.audio.devices import DeviceError, DeviceInfo
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 MIC = DeviceInfo("Jabra EVOLVE LINK Mono", "ALSA", 1, 1, 0, 16000.0)
 SPEAKER_MON = DeviceInfo("caller_line.monitor", "PulseAudio", None, 2, 0, 48000.0, kind="pulse_source",

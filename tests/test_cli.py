@@ -117,7 +117,7 @@ def test_en_locale_and_jsonl_contract(mono_wav: Path):
 
 
 def test_a_call_centres_own_script_file_is_used_and_a_broken_one_is_named(mono_wav: Path, tmp_path: Path):
-    from softphone_assist.script.loader import scripts_dir
+    from softphone_assist.core.script.loader import scripts_dir
 
     own = tmp_path / "my-centre.toml"
     own.write_text(scripts_dir().joinpath("zh-CN.toml").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The coach (softphone_assist/detect/coach.py) on (seconds, features) scenarios at exact boundaries.
+"""The coach (softphone_assist/core/detect/coach.py) on (seconds, features) scenarios at exact boundaries.
 
 A scenario is the agent's per-frame features (speech frames at a level, clipped samples, a
 syllable-like envelope) plus the updates the pipeline would pass (conditions, call state,
@@ -13,10 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from softphone_assist.config import COACH_KINDS, CoachConfig, ConfigError
-from softphone_assist.detect.coach import AgentFrames, Coach, target_syllables_per_minute
-from softphone_assist.detect.syllables import LAG, count_syllables, text_syllables
-from softphone_assist.events import (
+from softphone_assist.core.config import COACH_KINDS, CoachConfig, ConfigError
+from softphone_assist.core.detect.coach import AgentFrames, Coach, target_syllables_per_minute
+from softphone_assist.core.detect.syllables import LAG, count_syllables, text_syllables
+from softphone_assist.core.events import (
     CallEvent,
     CoachHint,
     ConditionChanged,
@@ -263,7 +263,7 @@ def test_coach_thresholds_are_checked():
 
 
 def test_window_sums_match_a_plain_sum_whatever_the_pieces():
-    from softphone_assist.detect.coach import _Window
+    from softphone_assist.core.detect.coach import _Window
 
     rng = np.random.default_rng(1)
     for size in (1, 5, 50, 1000):
@@ -286,7 +286,7 @@ def test_window_sums_match_a_plain_sum_whatever_the_pieces():
 # the hint texts: the script files' [coach] section
 # ---------------------------------------------------------------------------------------------
 def test_every_script_has_a_hint_per_kind():
-    from softphone_assist.script.loader import load_script
+    from softphone_assist.core.script.loader import load_script
 
     for locale in ("zh-CN", "zh-TW", "en"):
         script = load_script(locale)
@@ -304,8 +304,8 @@ OVERTALK = 'overtalk = "Let the customer finish."'
     ((OVERTALK, 'overtalk = "{title}, let the customer finish."'), r"coach\.overtalk: placeholder"),
 ])
 def test_the_loader_refuses_a_bad_coach_section_naming_file_line_and_key(tmp_path, change, problem):
-    from softphone_assist.errors import ScriptError
-    from softphone_assist.script.loader import load_script, scripts_dir
+    from softphone_assist.core.errors import ScriptError
+    from softphone_assist.core.script.loader import load_script, scripts_dir
 
     path = tmp_path / "en.toml"
     text = (scripts_dir() / "en.toml").read_text(encoding="utf-8")

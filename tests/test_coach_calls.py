@@ -1,4 +1,4 @@
-"""Coaching on stereo calls built from real recorded speech (tests/callkit.py), through the Pipeline.
+"""Coaching on stereo calls built from real recorded speech (tools/callkit.py), through the Pipeline.
 
 Agent: the en Allison voice, with the en script; caller: the it Carlo voice. Every call opens the
 way a call does: the greeting prompt at call start, the agent says it, the customer answers; the
@@ -28,11 +28,11 @@ from callkit import CallBuilder, Span, have_speech
 
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.cli import main
-from softphone_assist.config import CoachConfig
-from softphone_assist.events import CallEvent, CoachHint, ShowPrompt, Update
-from softphone_assist.pipeline import Pipeline
-from softphone_assist.script.loader import load_script
-from softphone_assist.settings import load_settings
+from softphone_assist.core.config import CoachConfig
+from softphone_assist.core.events import CallEvent, CoachHint, ShowPrompt, Update
+from softphone_assist.core.pipeline import Pipeline
+from softphone_assist.core.script.loader import load_script
+from softphone_assist.settings.layers import load_settings
 
 pytestmark = [
     pytest.mark.speech,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from softphone_assist import settings as st
-from softphone_assist.settings_command import init_machine
+from softphone_assist.settings import layers as st
+from softphone_assist.settings.command import init_machine
 
 
 class Seat:
@@ -173,8 +173,8 @@ def test_an_unreadable_machine_path_is_one_line(seat: Seat) -> None:
 
 
 def test_a_refused_write_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import softphone_assist.settings_command as sc
-    from softphone_assist.errors import UserError
+    import softphone_assist.settings.command as sc
+    from softphone_assist.core.errors import UserError
 
     def refuse(path: Path, text: str, *, mode: int | None = None) -> None:
         raise PermissionError(13, "Permission denied")  # what a non-admin gets under /etc or %ProgramData%

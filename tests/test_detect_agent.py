@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import AgentSpeechTracker, frame_len
-from softphone_assist.events import ConditionChanged
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import AgentSpeechTracker, frame_len
+from softphone_assist.core.events import ConditionChanged
 
 RATES = [8000, 16000]
 

@@ -15,9 +15,9 @@ import pytest
 import soundfile as sf
 from callkit import at_level  # the shared rig: P.56 active speech level
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import CallerLineTracker, frame_len
-from softphone_assist.events import ConditionChanged
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import CallerLineTracker, frame_len
+from softphone_assist.core.events import ConditionChanged
 
 RATES = [8000, 16000]
 ALLISON = Path("/usr/share/asterisk/sounds/en_US_f_Allison")

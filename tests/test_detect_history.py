@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from softphone_assist.detect.history import FrameRing
+from softphone_assist.core.detect.history import FrameRing
 
 
 def fill(ring: FrameRing, first: int, n: int) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from softphone_assist.detect import FRAME_S, frame_dbov, frame_len
-from softphone_assist.detect.framing import frame_time
-from softphone_assist.detect.levels import (
+from softphone_assist.core.detect import FRAME_S, frame_dbov, frame_len
+from softphone_assist.core.detect.framing import frame_time
+from softphone_assist.core.detect.levels import (
     ZERO_RUN_FRAMES,
     ZeroRunRepair,
     clipped_per_frame,

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from test_detect_caller import bursts, pink, silence
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import CallerLineTracker, frame_len
-from softphone_assist.detect.layout import LEVEL, PADS, POWER, SPEECH, SPIKE, TILT
-from softphone_assist.detect.noise_model import FEATURES, LONG, MODEL_FILE, NoiseModel, hop_features, shipped_model
-from softphone_assist.events import ConditionChanged
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import CallerLineTracker, frame_len
+from softphone_assist.core.detect.layout import LEVEL, PADS, POWER, SPEECH, SPIKE, TILT
+from softphone_assist.core.detect.noise_model import FEATURES, LONG, MODEL_FILE, NoiseModel, hop_features, shipped_model
+from softphone_assist.core.events import ConditionChanged
 
 RATES = [8000, 16000]
 
@@ -67,7 +67,7 @@ def test_frames_before_the_stream_read_as_a_silent_line() -> None:
 
 
 def test_shipped_weights_load_and_match_their_file() -> None:
-    data = json.loads(resources.files("softphone_assist.detect").joinpath(MODEL_FILE).read_text("utf-8"))
+    data = json.loads(resources.files("softphone_assist.core.detect").joinpath(MODEL_FILE).read_text("utf-8"))
     m = shipped_model()
     assert data["features"] == list(FEATURES)
     assert 0.5 <= m.threshold < 1.0

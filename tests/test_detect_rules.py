@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect.rules import CODES, rule_codes, rule_label
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect.rules import CODES, rule_codes, rule_label
 
 CFG = DetectorConfig()
 

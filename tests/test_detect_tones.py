@@ -16,12 +16,12 @@ import soundfile as sf
 from callkit import FULL_SCALE, CallBuilder, have_speech, noise, utterance, voice_prompts
 
 from softphone_assist.cli import main
-from softphone_assist.config import DetectorConfig
-from softphone_assist.detect import CallerLineTracker, frame_len
-from softphone_assist.detect.tones import ToneInfo, detect_tones, dtmf_key, kind_of
-from softphone_assist.events import CallEvent, ConditionChanged, ProtocolEnded, ShowPrompt
-from softphone_assist.script.engine import EngineOptions, ScriptEngine
-from softphone_assist.script.loader import load_script
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import CallerLineTracker, frame_len
+from softphone_assist.core.detect.tones import ToneInfo, detect_tones, dtmf_key, kind_of
+from softphone_assist.core.events import CallEvent, ConditionChanged, ProtocolEnded, ShowPrompt
+from softphone_assist.core.script.engine import EngineOptions, ScriptEngine
+from softphone_assist.core.script.loader import load_script
 
 RATES = [8000, 16000]
 needs_speech = pytest.mark.skipif(

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.detect import frame_len
+from softphone_assist.core.detect import frame_len
 
 ALLISON = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 

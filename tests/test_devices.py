@@ -16,7 +16,7 @@ from softphone_assist.audio.devices import (
     find_input,
     format_devices,
 )
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 # `LC_ALL=C pactl list sources` as PulseAudio 16.1 printed it (private server, two null sinks and
 # a remapped source), trimmed to two sources

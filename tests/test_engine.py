@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pytest
 
-from softphone_assist.events import (
+from softphone_assist.core.events import (
     CallEvent,
     ConditionChanged,
     LineSpoken,
@@ -22,8 +22,8 @@ from softphone_assist.events import (
     ShowPrompt,
     UserCommand,
 )
-from softphone_assist.script.engine import EngineOptions, IllegalEvent, ScriptEngine
-from softphone_assist.script.loader import load_script
+from softphone_assist.core.script.engine import EngineOptions, IllegalEvent, ScriptEngine
+from softphone_assist.core.script.loader import load_script
 
 AFTERNOON = datetime(2026, 11, 23, 14, 0, 0)
 SCRIPT = load_script("zh-CN")

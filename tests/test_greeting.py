@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from softphone_assist.script import GreetingRules, HolidayRule, load_script
+from softphone_assist.core.script import GreetingRules, HolidayRule, load_script
 
 
 @pytest.fixture(scope="module")

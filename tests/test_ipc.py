@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from softphone_assist import ipc
-from softphone_assist.events import CALL_EVENT_KINDS, CallEvent
+from softphone_assist.core.events import CALL_EVENT_KINDS, CallEvent
 from softphone_assist.ipc import (
     AlreadyRunningError,
     CallCommand,

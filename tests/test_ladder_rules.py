@@ -8,10 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from softphone_assist.events import Action, CallEvent, ConditionChanged, ProtocolEnded, ShowPrompt
-from softphone_assist.script.engine import ScriptEngine
-from softphone_assist.script.ladder_rules import LADDER_RULES, SELF_STARTERS
-from softphone_assist.script.loader import load_script
+from softphone_assist.core.events import Action, CallEvent, ConditionChanged, ProtocolEnded, ShowPrompt
+from softphone_assist.core.script.engine import ScriptEngine
+from softphone_assist.core.script.ladder_rules import LADDER_RULES, SELF_STARTERS
+from softphone_assist.core.script.loader import load_script
 
 
 def noisy_call(until: float) -> list[Action]:

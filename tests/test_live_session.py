@@ -8,12 +8,12 @@ from datetime import datetime
 import numpy as np
 
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.autocall import AutoCallDetector
-from softphone_assist.events import CallEvent, ShowPrompt
-from softphone_assist.live import LiveSession
-from softphone_assist.pipeline import Pipeline
-from softphone_assist.script.engine import EngineOptions
-from softphone_assist.script.loader import load_script
+from softphone_assist.core.autocall import AutoCallDetector
+from softphone_assist.core.events import CallEvent, ShowPrompt
+from softphone_assist.core.pipeline import Pipeline
+from softphone_assist.core.script.engine import EngineOptions
+from softphone_assist.core.script.loader import load_script
+from softphone_assist.live.session import LiveSession
 
 RATE = 16000
 BLOCK = 320  # 20 ms, the capture block
@@ -199,9 +199,9 @@ def test_a_voice_that_cannot_be_found_turns_tts_off_with_a_notice_not_a_crash(tm
 
     import pytest
 
-    from softphone_assist.app import LiveOptions, build_session
-    from softphone_assist.errors import UserError
-    from softphone_assist.settings import Settings, TtsSettings
+    from softphone_assist.core.errors import UserError
+    from softphone_assist.live.compose import LiveOptions, build_session
+    from softphone_assist.settings.layers import Settings, TtsSettings
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     settings = Settings(tts=TtsSettings(mode="on_request", voice="no-such-voice"))

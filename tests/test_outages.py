@@ -19,8 +19,8 @@ from test_engine import _input  # the engine scenarios' one input shorthand
 
 from softphone_assist.audio.capture import Outage
 from softphone_assist.audio.vad import WebRtcVad
-from softphone_assist.autocall import AutoCallDetector
-from softphone_assist.events import (
+from softphone_assist.core.autocall import AutoCallDetector
+from softphone_assist.core.events import (
     Channel,
     ConditionChanged,
     Deadline,
@@ -30,11 +30,11 @@ from softphone_assist.events import (
     ShowPrompt,
     Update,
 )
-from softphone_assist.live import LiveSession
-from softphone_assist.pipeline import Pipeline
-from softphone_assist.script.engine import EngineOptions, ScriptEngine
-from softphone_assist.script.loader import load_script
-from softphone_assist.timeline import to_jsonl
+from softphone_assist.core.pipeline import Pipeline
+from softphone_assist.core.script.engine import EngineOptions, ScriptEngine
+from softphone_assist.core.script.loader import load_script
+from softphone_assist.core.timeline import to_jsonl
+from softphone_assist.live.session import LiveSession
 
 RATE = 16000
 AFTERNOON = datetime(2026, 11, 23, 14, 0, 0)

@@ -236,7 +236,8 @@ def test_wxs_and_windows_workflow_names_match_the_pyinstaller_spec() -> None:
     # the two executables the .wxs authors by name (console one for the custom action, the other for
     # the shortcut and the Run value), and resources/ as data: <bundle>\_internal\resources
     assert 'name="softphone-assist",' in spec and 'name="softphone-assist-gui",' in spec
-    assert 'datas=[(str(repo / "resources"), "resources")]' in spec
+    assert "datas=resource_datas," in spec
+    assert 'str(Path("resources") / f.parent.relative_to(repo / "resources"))' in spec
     workflow = (WORKFLOWS / "windows.yml").read_text()
     assert r"$env:INSTALL_DIR\_internal\resources\demo\demo_call.wav" in workflow
     assert 'inst / "_internal" / "resources" / "demo"' in workflow

@@ -18,7 +18,7 @@ from softphone_assist.audio.reader import (
     open_call,
     parse_channel_map,
 )
-from softphone_assist.errors import InputError
+from softphone_assist.core.errors import InputError
 
 RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000)
 FORMATS = [("WAV", s) for s in ("PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW")]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from softphone_assist.errors import ScriptError, UserError
-from softphone_assist.resources import ENV_VAR, resources_dir
-from softphone_assist.script import Script, available_locales, load_script
+from softphone_assist.core.errors import ScriptError, UserError
+from softphone_assist.core.resources import ENV_VAR, resources_dir
+from softphone_assist.core.script import Script, available_locales, load_script
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "resources" / "scripts"
 STANDARD = Path("/work/shared/SERVICE_STANDARD.md")  # outside the repo: checked when present

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from softphone_assist import settings as st
-from softphone_assist.config import DetectorConfig
-from softphone_assist.errors import UserError
-from softphone_assist.settings import Settings, SettingsError, dump_toml, load_settings, save_user_settings
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.errors import UserError
+from softphone_assist.settings import layers as st
+from softphone_assist.settings.layers import Settings, SettingsError, dump_toml, load_settings, save_user_settings
 
 
 def write(path: Path, text: str) -> Path:

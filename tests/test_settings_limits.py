@@ -1,4 +1,4 @@
-"""One table of limits (softphone_assist.limits): whatever the settings accept, the script model accepts
+"""One table of limits (softphone_assist.core.limits): whatever the settings accept, the script model accepts
 too, so no saved setting can stop the app at start-up; the shipped languages are listed once."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from softphone_assist import limits
-from softphone_assist import settings as st
-from softphone_assist.errors import ScriptError
-from softphone_assist.script.loader import available_locales, load_script
-from softphone_assist.script.model import TIMING_LIMITS
-from softphone_assist.settings_checks import Invalid
+from softphone_assist.core import limits
+from softphone_assist.core.errors import ScriptError
+from softphone_assist.core.script.loader import available_locales, load_script
+from softphone_assist.core.script.model import TIMING_LIMITS
+from softphone_assist.settings import layers as st
+from softphone_assist.settings.checks import Invalid
 from softphone_assist.ui import strings
 from softphone_assist.ui.settings_dialog import _SECTION_TITLES, _WORDS
 from softphone_assist.ui.settings_model import FIELDS, OPTIONAL_FIELDS, pick
@@ -97,7 +97,7 @@ def test_the_boundaries_are_the_same_on_both_sides() -> None:
 
 def test_a_settings_file_at_the_limits_starts_the_app_script(tmp_path: Path) -> None:
     """The path the app takes at start-up: load the settings, then app.script_for (with_overrides)."""
-    from softphone_assist.app import script_for
+    from softphone_assist.live.compose import script_for
 
     cases = itertools.product(["low", "high"], limits.LOCALES)
     for end, locale in cases:

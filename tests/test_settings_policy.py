@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from softphone_assist import settings as st
-from softphone_assist.settings import Origin, load_report, load_settings, save_user_settings
+from softphone_assist.settings import layers as st
+from softphone_assist.settings.layers import Origin, load_report, load_settings, save_user_settings
 
 
 def write(path: Path, text: str) -> Path:

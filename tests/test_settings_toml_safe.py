@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from softphone_assist import settings as st
-from softphone_assist import toml_safe
-from softphone_assist.errors import ScriptError
-from softphone_assist.script.loader import load_script
+from softphone_assist.core import toml_safe
+from softphone_assist.core.errors import ScriptError
+from softphone_assist.core.script.loader import load_script
+from softphone_assist.settings import layers as st
 
 DEEP_ARRAY = "a = " + "[" * 600 + "]" * 600 + "\n"  # 1.2 KB
 DEEP_INLINE = "a = " + "{b = " * 600 + "1" + "}" * 600 + "\n"

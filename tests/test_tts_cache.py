@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 from softphone_assist.speech.cache import RenderCache, RenderSpec, read_clip, trim_silence, write_clip_atomic
 
 LINE = "请您稍等"

@@ -11,7 +11,7 @@ import pytest
 
 from softphone_assist.audio import playback
 from softphone_assist.audio.playback import OutputDeviceError, OutputTarget, resolve_output
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 LINUX = [
     {"index": 0, "name": "HDA Intel PCH: ALC257 Analog (hw:0,0)", "max_output_channels": 2},

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from softphone_assist.audio.playback import OutputDeviceError, OutputResult, OutputTarget, PlaybackResult
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 from softphone_assist.speech.render import LineRenderer
 from softphone_assist.speech.speaker import (
     Speaker,

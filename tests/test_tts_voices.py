@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 from softphone_assist.speech.voices import (
     VoiceCatalog,
     VoiceInfo,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from softphone_assist.events import CallEvent, CoachHint, ProtocolEnded, ShowPrompt
-from softphone_assist.timeline import to_jsonl, to_text
+from softphone_assist.core.events import CallEvent, CoachHint, ProtocolEnded, ShowPrompt
+from softphone_assist.core.timeline import to_jsonl, to_text
 from softphone_assist.ui.overlay import OverlayWindow
 from softphone_assist.ui.overlay_state import COACH_SHOW_S, OverlayState
 
@@ -72,7 +72,7 @@ def test_jsonl_and_timeline_lines() -> None:
 def test_the_settings_dialog_switches_a_hint_off_on_the_overlay_tab(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QCheckBox
 
-    from softphone_assist.settings import Settings, load_settings, save_user_settings
+    from softphone_assist.settings.layers import Settings, load_settings, save_user_settings
     from softphone_assist.ui.settings_dialog import SettingsDialog
 
     d = SettingsDialog(Settings())

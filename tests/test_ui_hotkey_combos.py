@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import pytest
 
-from softphone_assist.settings import HotkeySettings
+from softphone_assist.settings.layers import HotkeySettings
 from softphone_assist.ui.hotkey_combos import (
     ACTIONS,
     DEFAULT_HOTKEYS,

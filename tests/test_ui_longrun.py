@@ -16,7 +16,7 @@ CODE = """
 import os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtWidgets import QApplication
-from softphone_assist.events import Meter, ShowPrompt
+from softphone_assist.core.events import Meter, ShowPrompt
 from softphone_assist.ui.overlay import OverlayWindow
 app = QApplication([])
 w = OverlayWindow()

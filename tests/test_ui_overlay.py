@@ -14,7 +14,7 @@ from PySide6.QtGui import QFontDatabase, QFontMetrics, QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from softphone_assist.events import (
+from softphone_assist.core.events import (
     CallEvent,
     ConditionChanged,
     Deadline,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from softphone_assist.events import Action, CallEvent, MayHangUp, ShowPrompt
-from softphone_assist.script.engine import ScriptEngine
-from softphone_assist.script.loader import load_script
+from softphone_assist.core.events import Action, CallEvent, MayHangUp, ShowPrompt
+from softphone_assist.core.script.engine import ScriptEngine
+from softphone_assist.core.script.loader import load_script
 from softphone_assist.ui.overlay_state import OverlayState, OverlayView
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from softphone_assist.events import (
+from softphone_assist.core.events import (
     CallEvent,
     ConditionChanged,
     Deadline,
@@ -229,7 +229,7 @@ def test_english_strings() -> None:
 def test_every_caller_condition_has_words_in_every_locale(locale: str) -> None:
     # the overlay looks up cond_<condition>: a condition without words (a new one, such as tone)
     # would raise KeyError the first time a prompt shows while it is heard
-    from softphone_assist.events import CALLER_CONDITIONS
+    from softphone_assist.core.events import CALLER_CONDITIONS
     from softphone_assist.ui.strings import ui_strings
 
     words = ui_strings(locale)

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLabel, QLineEdit, QSpinBox
 from pytestqt.qtbot import QtBot
 
-from softphone_assist.settings import (
+from softphone_assist.settings.layers import (
     DeviceSettings,
     Settings,
     TimingSettings,

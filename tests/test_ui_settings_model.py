@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from softphone_assist.config import ConfigError
-from softphone_assist.settings import Settings, SettingsError, TtsSettings
+from softphone_assist.core.config import ConfigError
+from softphone_assist.settings.layers import Settings, SettingsError, TtsSettings
 from softphone_assist.ui.hotkey_combos import HotkeyError
 from softphone_assist.ui.settings_model import (
     FIELDS,

@@ -161,7 +161,7 @@ def probe(kind: str, shot: str) -> dict[str, Any]:
     from Xlib import display as xdisplay
     from Xlib.ext import xtest
 
-    from softphone_assist.events import CallEvent, ConditionChanged, LineStats, Meter, ShowPrompt
+    from softphone_assist.core.events import CallEvent, ConditionChanged, LineStats, Meter, ShowPrompt
     from softphone_assist.ui.overlay import OverlayWindow
 
     app = QApplication([])

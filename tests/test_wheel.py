@@ -216,7 +216,7 @@ def test_pyproject_lists_every_package_of_the_source_tree() -> None:
 def test_wheel_carries_the_resources_and_every_module(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert names >= RESOURCE_FILES
-    # make_demo.py rebuilds the demo from tests/callkit.py: it belongs to the checkout, not the wheel
+    # make_demo.py rebuilds the demo from tools/callkit.py: it belongs to the checkout, not the wheel
     assert not any(n.endswith("make_demo.py") or n.startswith("tests/") for n in names)
     # every file of the package in the checkout (modules, py.typed, any data a helper adds)
     package_files = {f for f in _checkout_files() if f.startswith("softphone_assist/")}
@@ -282,8 +282,8 @@ def test_demo_timeline_from_the_wheel_equals_the_source_tree(app_venv: Venv, sou
 
 
 def test_every_shipped_locale_loads_from_the_wheel(app_venv: Venv) -> None:
-    code = ("from softphone_assist.resources import resources_dir\n"
-            "from softphone_assist.script.loader import available_locales, load_script\n"
+    code = ("from softphone_assist.core.resources import resources_dir\n"
+            "from softphone_assist.core.script.loader import available_locales, load_script\n"
             "print(resources_dir()); print(*[load_script(x).locale for x in available_locales()])\n")
     out = subprocess.run([str(app_venv.python), "-c", code], cwd=app_venv.cwd, env=app_venv.env(),
                          capture_output=True, text=True, check=True).stdout.splitlines()
@@ -355,7 +355,7 @@ def test_a_user_install_finds_its_resources(wheel: Path, tmp_path: Path) -> None
                           "--no-index", "--break-system-packages", str(wheel)], env=env, capture_output=True,
                          text=True)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    code = "from softphone_assist.resources import resources_dir; print(resources_dir())"
+    code = "from softphone_assist.core.resources import resources_dir; print(resources_dir())"
     out = subprocess.run([base, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
     assert Path(out.stdout.strip()).is_relative_to(tmp_path / "userbase")
     assert (Path(out.stdout.strip()) / "demo" / "demo_call.wav").is_file()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # callkit lives with the tests; it imports the product
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # tools/callkit.py: the real-speech call builder; it imports the product
 
 import numpy as np  # noqa: E402
 from callkit import RATE, CallBuilder, Channel, Span, dbov_rms, p56_level, utterance  # noqa: E402

@@ -66,7 +66,7 @@ from softphone_assist.audio.backends import (
     pyaudio_callback,
 )
 from softphone_assist.audio.devices import DeviceError, DeviceInfo, DeviceSpec, find_input
-from softphone_assist.events import Channel
+from softphone_assist.core.events import Channel
 
 # The backends' names are re-exported: tests import them from here.
 __all__ = [

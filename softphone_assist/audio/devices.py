@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from softphone_assist.audio import pulse
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 DeviceKind = Literal["portaudio", "pulse_source", "wasapi_loopback"]
 DeviceSpec = str | int

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from softphone_assist.audio.reader import open_call
-from softphone_assist.events import Channel
+from softphone_assist.core.events import Channel
 
 
 class PacedFileSource:

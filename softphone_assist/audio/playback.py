@@ -30,7 +30,7 @@ import numpy as np
 
 from softphone_assist.audio import pulse
 from softphone_assist.audio.devices import match_name
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 _CANCEL_GRACE_S = 0.5  # after this, a cancelled stream that has not stopped is aborted by force
 # Output latency. The callback is Python (it needs the GIL), so the buffer must ride out a busy

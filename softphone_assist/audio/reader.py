@@ -48,7 +48,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from softphone_assist.errors import InputError
+from softphone_assist.core.errors import InputError
 
 ANALYSIS_RATES = (8000, 16000)
 ROLES = ("caller", "agent", "-")

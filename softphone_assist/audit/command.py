@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 
@@ -61,7 +61,7 @@ def _audio_seconds(path: Path) -> float:
 
 def _check_options(args: argparse.Namespace) -> None:
     from softphone_assist.audio.reader import parse_channel_map
-    from softphone_assist.script.locale_option import check_locale
+    from softphone_assist.core.script.locale_option import check_locale
 
     check_locale(args.locale)
     if args.channels is not None:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from softphone_assist.errors import InputError
+from softphone_assist.core.errors import InputError
 
 Item = tuple[str, str, str, float]  # (event, protocol, step or reason, t)
 FORMAT = 1
@@ -76,7 +76,7 @@ def diff(expected: list[Item], got: list[Item], tol: float) -> list[str]:
 
 def check_main(args: argparse.Namespace) -> int:
     from softphone_assist.audit.one import AuditOptions, timeline_records
-    from softphone_assist.script.locale_option import check_locale
+    from softphone_assist.core.script.locale_option import check_locale
 
     check_locale(args.locale)
     call: Path = args.file
@@ -90,8 +90,8 @@ def check_main(args: argparse.Namespace) -> int:
     if events is not None:
         if not events.is_file():
             raise InputError(f"--events {events}: no such file")
+        from softphone_assist.core.timeline import JSONL_TYPES
         from softphone_assist.replay import ReplayRun
-        from softphone_assist.timeline import JSONL_TYPES
 
         run = ReplayRun(path=call, channels=args.channels, events_path=events, locale=args.locale)
         records = [u.to_json() for u in run.updates() if isinstance(u, JSONL_TYPES)]

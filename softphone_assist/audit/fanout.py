@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from softphone_assist.audit.one import AuditOptions, audit_one
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 
 def run_here(paths: Sequence[Path], options: AuditOptions) -> Iterator[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from softphone_assist.audit.calltimeline import CallTimeline, Span
 from softphone_assist.audit.rules import quiet_stretches
-from softphone_assist.events import CALLER_CONDITIONS, PROTOCOLS
+from softphone_assist.core.events import CALLER_CONDITIONS, PROTOCOLS
 
 
 def _total(spans: tuple[Span, ...] | list[Span]) -> float:

@@ -17,10 +17,10 @@ from typing import Any
 from softphone_assist.audit.calltimeline import CallTimeline, read_timeline
 from softphone_assist.audit.figures import call_figures
 from softphone_assist.audit.rules import DEFAULT_TOLERANCE_S, Thresholds, check_rules
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
+from softphone_assist.core.script.loader import load_script
+from softphone_assist.core.timeline import JSONL_TYPES
 from softphone_assist.replay import ReplayRun
-from softphone_assist.script.loader import load_script
-from softphone_assist.timeline import JSONL_TYPES
 
 # the greeting's wording depends on the time of day; the audit judges timing only, so every call
 # is replayed as if it started at the same moment and rows do not depend on when the audit ran

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from softphone_assist.audit.rules import RULES
-from softphone_assist.events import CALLER_CONDITIONS, PROTOCOLS
+from softphone_assist.core.events import CALLER_CONDITIONS, PROTOCOLS
 
 Row = dict[str, Any]
 JSONL_NAME = "calls.jsonl"

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from softphone_assist.audit.calltimeline import CallTimeline, Span
-from softphone_assist.script.model import Script
+from softphone_assist.core.script.model import Script
 
 DEFAULT_TOLERANCE_S = 1.0
 LATE_GREETING_S = 3.0  # the standard: greet within 3 s of answering (not a script timing)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from softphone_assist.calllog.store import CallLog, CallLogError, LoggedCall, default_log_path
-from softphone_assist.errors import UserError
-from softphone_assist.timeline import record_lines
+from softphone_assist.core.errors import UserError
+from softphone_assist.core.timeline import record_lines
 
 
 def _duration(seconds: float) -> str:

@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from softphone_assist import safejson
 from softphone_assist.calllog.owners import OwnerLock, owner_alive, sweep_dead_owners
-from softphone_assist.errors import UserError
+from softphone_assist.core import safejson
+from softphone_assist.core.errors import UserError
 
 APP = "softphone-assist"
 SCHEMA_VERSION = 2

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from softphone_assist import safejson
+from softphone_assist.core import safejson
 from softphone_assist.ipc.endpoint import (
     ENV_ENDPOINT,
     Transport,

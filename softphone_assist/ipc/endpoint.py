@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from softphone_assist import safejson
-from softphone_assist.errors import UserError
+from softphone_assist.core import safejson
+from softphone_assist.core.errors import UserError
 from softphone_assist.ipc.protocol import log
 
 Transport = Literal["unix", "tcp"]

@@ -15,7 +15,7 @@ import stat
 import sys
 from pathlib import Path
 
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 from softphone_assist.ipc.client import tcp_alive
 from softphone_assist.ipc.endpoint import ENV_ENDPOINT, IpcSetupError, read_endpoint_file, write_private_file
 from softphone_assist.ipc.protocol import log

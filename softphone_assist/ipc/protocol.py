@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from softphone_assist import safejson
+from softphone_assist.core import safejson
 
 if TYPE_CHECKING:
     import logging
 
-    from softphone_assist.events import CallEvent, CallEventKind
+    from softphone_assist.core.events import CallEvent, CallEventKind
 
 CALL_STATES: tuple[str, ...] = ("start", "answered", "hold", "resume", "closing", "end")
 _EVENT_KIND: dict[str, CallEventKind] = {
@@ -52,7 +52,7 @@ class CallCommand(NamedTuple):
 
     def to_event(self, t: float) -> CallEvent:
         """The engine's input, stamped with the stream time at which the app received it."""
-        from softphone_assist.events import CallEvent
+        from softphone_assist.core.events import CallEvent
 
         return CallEvent(t=t, kind=self.kind, source="ipc")
 

@@ -36,6 +36,7 @@ from softphone_assist.speech.voices import VoiceInfo
 UTTERANCE_TIMEOUT_S = 20.0  # one line renders in ~15 ms (espeak) to ~1 s (SAPI); this is a hang
 _IDLE_TIMEOUT_S = 5.0
 _POLL_S = 0.002
+_EMPTY_RETRIES = 2  # renders of a line that came out empty before giving up (the race in the docstring)
 
 
 class SpeechEngine(Protocol):
@@ -101,6 +102,17 @@ class Pyttsx3Engine:
     def render(self, spec: RenderSpec, raw_path: Path) -> Path:
         if self.name == "nsss":
             raw_path = raw_path.with_suffix(".aiff")  # NSSpeechSynthesizer writes AIFF whatever the name
+        # espeak's endLoop race (above) can still cancel the text on a busy machine: a 0-frame WAV with
+        # no error (seen in a test run while other jobs loaded both cores). The same line rendered
+        # again comes out whole, so an empty result is retried before it is called a failure.
+        attempts = _EMPTY_RETRIES + 1 if self._espeak is not None else 1
+        for _ in range(attempts):
+            self._render_once(spec, raw_path)
+            if raw_path.exists() and raw_path.stat().st_size > 44:
+                return raw_path
+        raise TtsError(f"tts: voice {spec.voice_id!r} produced no audio for {spec.text[:40]!r}")
+
+    def _render_once(self, spec: RenderSpec, raw_path: Path) -> None:
         self._errors.clear()
         self._finished.clear()
         with contextlib.redirect_stdout(io.StringIO()):  # the espeak driver prints "Audio saved to ..."
@@ -117,9 +129,6 @@ class Pyttsx3Engine:
             if self._espeak is not None:
                 self._wait_idle()
         self._raise_errors(f"rendering {spec.text[:40]!r}")
-        if not raw_path.exists() or raw_path.stat().st_size <= 44:
-            raise TtsError(f"tts: voice {spec.voice_id!r} produced no audio for {spec.text[:40]!r}")
-        return raw_path
 
     # -- helpers ---------------------------------------------------------------------------------
     def _warm_up(self) -> None:

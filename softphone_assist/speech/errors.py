@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 
 
 class TtsError(UserError):

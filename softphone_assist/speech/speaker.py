@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from softphone_assist.audio.playback import OutputTarget, Playback, PlaybackResult
-from softphone_assist.errors import UserError
+from softphone_assist.core.errors import UserError
 from softphone_assist.speech.cache import RenderedClip, RenderSpec, read_clip
 from softphone_assist.speech.errors import TtsError
 from softphone_assist.speech.render import LineRenderer

@@ -18,10 +18,10 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from softphone_assist.errors import UserError
-from softphone_assist.events import ShowPrompt
-from softphone_assist.live import LiveSession
-from softphone_assist.settings import Settings, save_user_settings
+from softphone_assist.core.errors import UserError
+from softphone_assist.core.events import ShowPrompt
+from softphone_assist.live.session import LiveSession
+from softphone_assist.settings.layers import Settings, save_user_settings
 from softphone_assist.ui.hotkey_combos import HotkeyError
 from softphone_assist.ui.hotkeys import GlobalHotkeys
 from softphone_assist.ui.overlay import OverlayWindow

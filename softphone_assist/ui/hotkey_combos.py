@@ -1,6 +1,6 @@
 """Hotkey texts without Qt: settings' key sequences -> the global backend's combos.
 
-Settings (`softphone_assist.settings.HotkeySettings`) hold Qt-style key sequence text,
+Settings (`softphone_assist.settings.layers.HotkeySettings`) hold Qt-style key sequence text,
 "Ctrl+Alt+S", "Shift+F2", "F9", and validate it on load. The global backend (pynput) wants
 "<ctrl>+<alt>+s". `to_pynput` translates and refuses what pynput cannot listen for (F21–F24),
 so a key that the settings accept but the backend cannot bind is reported, not dropped.
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Final
 
-from softphone_assist.errors import UserError
-from softphone_assist.settings import HOTKEY_ACTIONS, HotkeySettings
+from softphone_assist.core.errors import UserError
+from softphone_assist.settings.layers import HOTKEY_ACTIONS, HotkeySettings
 
 ACTIONS: Final = HOTKEY_ACTIONS
 DEFAULT_HOTKEYS: Final[Mapping[str, str]] = asdict(HotkeySettings())

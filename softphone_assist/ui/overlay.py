@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from softphone_assist.events import Update
+from softphone_assist.core.events import Update
 from softphone_assist.ui import style
 from softphone_assist.ui.countdown import CountdownRing
 from softphone_assist.ui.meters import LevelMeter

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from softphone_assist.events import (
+from softphone_assist.core.events import (
     CallEvent,
     CallStateChanged,
     Channel,
@@ -41,8 +41,8 @@ from softphone_assist.events import (
     ShowPrompt,
     Update,
 )
-from softphone_assist.events import CallState as LineState
-from softphone_assist.script.callstate import next_call_state
+from softphone_assist.core.events import CallState as LineState
+from softphone_assist.core.script.callstate import next_call_state
 from softphone_assist.ui.strings import DEFAULT_LOCALE, ui_strings
 
 Mode = Literal["calm", "prompt", "may_hang_up"]

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from softphone_assist.errors import UserError
-from softphone_assist.settings import Settings
+from softphone_assist.core.errors import UserError
+from softphone_assist.settings.layers import Settings
 from softphone_assist.ui.settings_model import (
     SECTIONS,
     FieldSpec,

@@ -1,6 +1,6 @@
 """What the settings dialog edits, as data, and the pure helpers around it (no Qt).
 
-The keys are those of `softphone_assist.settings` (the user layer that `save_user_settings`
+The keys are those of `softphone_assist.settings.layers` (the user layer that `save_user_settings`
 writes): `company`, `devices.caller`, `timing.dead_air_after_s`, `hotkeys.speak`, ...
 The dialog starts from the effective `Settings` and hands back only the leaves the agent
 changed, nested like the TOML (`{"tts": {"mode": "auto"}}`); None means "back to the layer
@@ -13,9 +13,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Literal
 
-from softphone_assist.config import DetectorConfig
-from softphone_assist.limits import LOCALES, RANGES
-from softphone_assist.settings import TTS_MODES, TTS_OUTPUTS, Settings, SettingsError
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.limits import LOCALES, RANGES
+from softphone_assist.settings.layers import TTS_MODES, TTS_OUTPUTS, Settings, SettingsError
 from softphone_assist.ui.hotkey_combos import ACTIONS, check_hotkeys
 
 Kind = Literal["text", "choice", "device", "voice", "float", "int", "bool", "hotkey", "outputs"]
@@ -61,7 +61,7 @@ def _f(path: str, zh: str, tw: str, en: str, kind: Kind, **kw: Any) -> FieldSpec
 
 
 def _limits(key: str) -> dict[str, float]:
-    """A spin box's range: the settings' own (softphone_assist.limits), so the dialog offers no
+    """A spin box's range: the settings' own (softphone_assist.core.limits), so the dialog offers no
     value that saving or the script would refuse."""
     r = RANGES[key]
     return {"minimum": r.low, "maximum": r.high}
@@ -130,7 +130,7 @@ FIELDS: tuple[FieldSpec, ...] = (
        **_limits("overlay.opacity"), step=0.05),
 )
 
-# Shown only once `softphone_assist.settings` has the key (the dialog must not offer a change
+# Shown only once `softphone_assist.settings.layers` has the key (the dialog must not offer a change
 # that `save_user_settings` would refuse as unknown).
 OPTIONAL_FIELDS: tuple[FieldSpec, ...] = (
     _f("overlay.calm_hide_after_s", "无提示时多久后隐藏", "無提示時多久後隱藏", "Hide when calm after",

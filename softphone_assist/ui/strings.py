@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from softphone_assist.limits import DEFAULT_LOCALE, LOCALES  # the one list of shipped languages
+from softphone_assist.core.limits import DEFAULT_LOCALE, LOCALES  # the one list of shipped languages
 
 __all__ = ["DEFAULT_LOCALE", "LOCALES", "ui_strings"]
 

@@ -1,0 +1,149 @@
+"""The agent's own microphone: is the agent speaking? speech | silent, with exact times.
+
+A speech frame is one webrtcvad calls speech and whose level is 6 dB over the microphone's
+noise floor (webrtcvad alone also fires on office babble and keyboard noise). A turn starts at
+the third consecutive speech frame (a single click is not a turn) and its `since` is the start
+of the first of them. It ends when no speech frame has come for more than pause_s; `since` is
+then the end of the last speech frame, exactly on the 10 ms grid: the script engine counts its
+waits from there. Everything is vectorised per block with carried state, so the result does not
+depend on how the stream is cut into blocks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect.activity import ABS_SPEECH_MIN_DBOV, SPEECH_OVER_FLOOR_DB
+from softphone_assist.core.detect.coach import AgentFrames
+from softphone_assist.core.detect.floor import HOP, SLOW_FRAMES, NoiseFloor
+from softphone_assist.core.detect.framing import FRAME_S, check_block, frame_len, frame_time, power_to_dbov
+from softphone_assist.core.detect.history import FrameRing
+from softphone_assist.core.detect.layout import AGENT_FLOOR, AGENT_SPEECH, CLIPPED, FLOOR, LEVEL, PADS, POWER
+from softphone_assist.core.detect.levels import LEVEL_FRAMES, DcOffset, count_clipped, reported
+from softphone_assist.core.events import Condition, ConditionChanged, LineStats
+
+ONSET_FRAMES = 3
+SPEECH_LEVEL_FRAMES = 100  # speech_dbov: speech frames of the last 1 s
+GATE_MEMORY = 2  # the gate uses the lowest of the floors now, 1 s ago and 2 s ago
+
+
+class AgentSpeechTracker:
+    uses_vad = True  # the agent's own microphone: webrtcvad and the level over the mic floor
+
+    def __init__(self, rate: int, config: DetectorConfig) -> None:
+        frame_len(rate)
+        self.rate = rate
+        self.config = config
+        self._pause_frames = round(config.pause_s / FRAME_S)
+        self._ring = FrameRing(PADS, keep=max(SPEECH_LEVEL_FRAMES, GATE_MEMORY * SLOW_FRAMES) + HOP)
+        self._floor = NoiseFloor(steady_path=False)  # a slow floor is enough to gate webrtcvad
+        self._dc = DcOffset()
+        self._next = 0
+        self._run = 0  # consecutive speech frames ending at the last frame
+        self._last_end = -(10**9)  # frame index just after the last speech frame
+        self._last_onset = -(10**9)  # last frame that completed ONSET_FRAMES speech frames
+        self._last_break = -(10**9) + 1  # last frame at which a pause exceeded pause_s
+        self._in_turn = False
+        self.features: AgentFrames | None = None  # per-frame features of the last block, for the coach
+
+    @property
+    def condition(self) -> Condition:
+        return "speech" if self._in_turn else "silent"
+
+    def stats(self) -> LineStats:
+        """Level of the last 100 ms, speech level of the last 1 s, mic noise floor."""
+        n = self._next
+        if n == 0:
+            return LineStats()
+        sp = self._ring.row(AGENT_SPEECH, n - SPEECH_LEVEL_FRAMES, n) > 0.5
+        speech = None
+        if sp.any():
+            pw = self._ring.row(POWER, n - SPEECH_LEVEL_FRAMES, n)
+            speech = reported(float(power_to_dbov(np.array([pw[sp].mean()]))[0]))
+        noise = reported(float(self._ring.buf[AGENT_FLOOR, self._ring.col(n - 1)]))
+        snr = speech - noise if speech is not None and noise is not None else None
+        return LineStats(self._level_at(n - 1), speech, noise, snr, self._clipped_at(n - 1))
+
+    def process(self, frames: np.ndarray, vad: np.ndarray, first_frame: int) -> list[ConditionChanged]:
+        frames = np.asarray(frames, dtype=np.float64)
+        vad = np.asarray(vad, dtype=bool)
+        check_block(frames, vad, self.rate, self._next, first_frame)
+        out: list[ConditionChanged] = []
+        chunk = self._ring.capacity - self._ring.keep
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for s in range(0, frames.shape[0], chunk):
+            out += self._process(frames[s : s + chunk], vad[s : s + chunk])
+            parts.append(self._block_features(first_frame + s, self._next))
+        if parts:
+            power, speech, clipped = (np.concatenate(p) for p in zip(*parts, strict=True))
+            self.features = AgentFrames(first_frame, power, speech, clipped)
+        else:
+            self.features = AgentFrames(first_frame, np.zeros(0), np.zeros(0, dtype=bool), np.zeros(0))
+        return out
+
+    def _block_features(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ring = self._ring
+        clipped = np.diff(ring.row(CLIPPED, a - 1, b))
+        return ring.row(POWER, a, b).copy(), ring.row(AGENT_SPEECH, a, b) > 0.5, clipped
+
+    def _process(self, frames: np.ndarray, vad: np.ndarray) -> list[ConditionChanged]:
+        a = self._next
+        n = frames.shape[0]
+        power = self._dc.remove(frames, np.einsum("ij,ij->i", frames, frames) / frames.shape[1])
+        ring = self._ring
+        ring.reserve(n)
+        count_clipped(ring.buf, CLIPPED, ring.col(a), frames, self.config.clip_dbov)
+        self._floor.process(ring, a, power, power)  # the tilt row is not used here
+        ring.end = a + n
+        c = ring.col(a)
+        buf = ring.buf
+        # a long turn lifts the 1 s floor towards the agent's own voice; the gate remembers 2 s
+        low = buf[FLOOR, c : c + n].copy()
+        for k in range(1, GATE_MEMORY + 1):
+            np.minimum(low, buf[FLOOR, c - k * SLOW_FRAMES : c - k * SLOW_FRAMES + n], out=low)
+        buf[AGENT_FLOOR, c : c + n] = low
+        speech = vad & (buf[LEVEL, c : c + n] > np.maximum(low + SPEECH_OVER_FLOOR_DB, ABS_SPEECH_MIN_DBOV))
+        buf[AGENT_SPEECH, c : c + n] = speech
+        self._next = a + n
+
+        idx = np.arange(a, a + n)
+        # consecutive speech frames ending at each frame
+        last_gap = np.maximum.accumulate(np.where(speech, a - 1 - self._run, idx))
+        run = np.where(speech, idx - last_gap, 0)
+        # end of the last speech frame so far, and the quiet time since
+        last_end = np.maximum.accumulate(np.where(speech, idx + 1, self._last_end))
+        quiet = idx + 1 - last_end
+        onset = np.maximum.accumulate(np.where(run >= ONSET_FRAMES, idx, self._last_onset))
+        brk = np.maximum.accumulate(np.where(quiet > self._pause_frames, idx, self._last_break))
+        in_turn = onset > brk
+
+        out: list[ConditionChanged] = []
+        was = np.concatenate([[self._in_turn], in_turn[:-1]])
+        for k in np.nonzero(in_turn != was)[0].tolist():
+            i = a + k
+            t = frame_time(i + 1)
+            if in_turn[k]:
+                since = frame_time(i + 1 - int(run[k]))  # start of the first frame of the run
+                out.append(ConditionChanged(t, "agent", "speech", since, self._stats_at(i)))
+            else:
+                since = frame_time(int(last_end[k]))
+                out.append(ConditionChanged(t, "agent", "silent", since, self._stats_at(i)))
+
+        self._run = int(run[-1])
+        self._last_end = int(last_end[-1])
+        self._last_onset = int(onset[-1])
+        self._last_break = int(brk[-1])
+        self._in_turn = bool(in_turn[-1])
+        return out
+
+    def _level_at(self, i: int) -> float | None:
+        p = self._ring.row(POWER, i + 1 - LEVEL_FRAMES, i + 1)
+        return reported(float(power_to_dbov(np.array([p.mean()]))[0]))
+
+    def _stats_at(self, i: int) -> LineStats:
+        floor = float(self._ring.buf[AGENT_FLOOR, self._ring.col(i)])
+        return LineStats(self._level_at(i), None, reported(floor), None, self._clipped_at(i))
+
+    def _clipped_at(self, i: int) -> int:
+        return int(self._ring.buf[CLIPPED, self._ring.col(i)])

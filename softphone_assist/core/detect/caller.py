@@ -1,0 +1,304 @@
+"""The caller's line condition: speech | silent | low_volume | noisy, by the corpus label rules.
+
+Every HOP frames (50 ms) the tracker estimates, from the frames already final:
+
+* S, the active speech level: power mean of the speech frames of the last 0.7 s, minus the
+  noise power (so S is the talker, not talker + noise, as the label rules measure it);
+* N, the line noise: power mean of the recent non-speech frames that belong to the current
+  floor (a floor that jumped by > 6 dB marks a new line state; older frames are forgotten),
+  plus the power of clicks counted over all frames (see activity.py);
+* whether speech is present: a speech frame within the pause allowance.
+
+It applies the label rules (rules.py), lets a small learned model (noise_model.py) turn a
+speech/low_volume verdict into noisy where the noise never pauses the way a line floor does,
+and smooths the result (smoothing.py).
+
+Tones (tones.py: ringback, busy, DTMF, fax...) are not the caller: their frames count neither as
+speech nor as noise, and while a tone was heard within 0.6 s and no caller speech is present the
+condition is `tone`, with its frequencies and kind (again when the kind becomes known).
+
+The pause allowance is pause_s + 0.15 s of quiet frames. The rules measure pauses on P.56
+activity, whose 200 ms hangover keeps a turn active after the last audible frame: a 0.6 s
+P.56 pause shows up as 0.6-0.9 s of quiet frames. 0.15 s is the measured best trade-off
+between calling long in-turn pauses "silent" and reporting the end of a turn late.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from softphone_assist.core.config import DetectorConfig
+from softphone_assist.core.detect import rules
+from softphone_assist.core.detect.activity import NOISE_LAG, SPEECH_LAG, FrameClassifier
+from softphone_assist.core.detect.floor import HOP, SLOW_FRAMES, NoiseFloor, hop_frames
+from softphone_assist.core.detect.framing import (
+    FRAME_S,
+    FULL_SCALE,
+    LEVEL_FLOOR_DBOV,
+    check_block,
+    frame_len,
+    frame_time,
+    power_to_dbov,
+)
+from softphone_assist.core.detect.history import FrameRing
+from softphone_assist.core.detect.layout import (
+    CLIPPED,
+    FLOOR,
+    LEVEL,
+    MEDIAN,
+    NEAR_SPEECH,
+    PADS,
+    POWER,
+    QUIET,
+    SPEECH,
+    SPIKE,
+    THRESHOLD,
+    TILT,
+)
+from softphone_assist.core.detect.levels import (
+    LEVEL_FRAMES,
+    SILENT_LINE_DBOV,
+    DcOffset,
+    count_clipped,
+    frame_power_and_tilt,
+    reported,
+)
+from softphone_assist.core.detect.noise_model import LONG as NOISE_MODEL_FRAMES
+from softphone_assist.core.detect.noise_model import NoiseModel, hop_features, shipped_model
+from softphone_assist.core.detect.rules import CODES, rule_codes
+from softphone_assist.core.detect.smoothing import ConditionSmoother
+from softphone_assist.core.detect.tones import ToneInfo, ToneTracker, same_info
+from softphone_assist.core.events import Condition, ConditionChanged, LineStats
+
+P56_TAIL_S = 0.15
+NOISE_FRAMES = 100  # N: non-speech frames of the last 1 s
+NOISE_MIN_FRAMES = 10  # with fewer, the floor estimate fills in
+NOISE_BAND_DB = 3.0  # quiet frames: at most this far above the current floor
+LINE_CHANGE_DB = 6.0  # frames recorded under a floor this different belong to another line state
+SPIKE_FRAMES = 100
+TONE = len(CODES)  # rule code of the tone condition (after the label rules' codes)
+CONDITIONS: tuple[Condition, ...] = (*CODES, "tone")
+TONE_GAP_FRAMES = 60  # a tone heard within 0.6 s holds `tone` over busy (0.5 s) and DTMF gaps
+
+
+class CallerLineTracker:
+    # webrtcvad flags 45-98 % of noise-only frames and misses most quiet speech (mode 3, dev corpus):
+    # the caller's condition rests on levels, so the pipeline need not run the VAD for it
+    uses_vad = False
+
+    def __init__(self, rate: int, config: DetectorConfig, noise_model: NoiseModel | bool = True) -> None:
+        """`noise_model`: True for the shipped second opinion on noisy (noise_model.py), False for
+        the level rules alone, or a model of one's own (bench/train_caller_model.py)."""
+        frame_len(rate)  # validates the rate
+        self.rate = rate
+        self.config = config
+        self._pause_frames = round((config.pause_s + P56_TAIL_S) / FRAME_S)
+        self._speech_frames = self._pause_frames - SPEECH_LAG  # speech window, ends SPEECH_LAG back
+        self._span = max(NOISE_FRAMES + NOISE_LAG, SPIKE_FRAMES + 1, self._speech_frames + SPEECH_LAG,
+                         NOISE_MODEL_FRAMES)
+        self._ring = FrameRing(PADS, keep=max(self._span, SLOW_FRAMES) + HOP)
+        self._floor = NoiseFloor()
+        self._dc = DcOffset()
+        self._frames = FrameClassifier()
+        self._smoother = ConditionSmoother(HOP, FRAME_S)
+        self._tones = ToneTracker(rate, keep=self._ring.keep)  # tones.py
+        self._tone_shown: ToneInfo | None = None  # the tone of the last `tone` event
+        self._model = shipped_model() if noise_model is True else (noise_model or None)
+        # bench/train_caller_model.py: (hop frames, features, rule codes) of every evaluation
+        self.feature_sink: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._noisy_vote = False  # the model's vote at the last evaluation
+        self._next = 0
+        self._last_speech_end = 0  # frame index just after the last speech frame
+        self._turn_start = 0
+        self._present = False
+        self._speech_dbov: float | None = None
+        self._noise_dbov: float | None = None
+
+    @property
+    def condition(self) -> Condition:
+        return self._smoother.condition
+
+    def stats(self) -> LineStats:
+        """Current figures: level of the last 100 ms, S and N of the last evaluation."""
+        level = self._level_at(self._next - 1) if self._next else None
+        s, n = self._speech_dbov, self._noise_dbov
+        snr = s - n if s is not None and n is not None else None
+        return LineStats(level, s, n, snr, self._clipped_at(self._next - 1))
+
+    def process(self, frames: np.ndarray, vad: np.ndarray, first_frame: int) -> list[ConditionChanged]:
+        """Feed the next frames (n, frame_len) in int16 scale; returns the condition changes.
+
+        `vad` is accepted for interface symmetry: webrtcvad flags most noise as speech and
+        misses most quiet speech, so the caller's decision rests on levels, not on it.
+        """
+        frames = np.asarray(frames, dtype=np.float64)
+        vad = np.asarray(vad, dtype=bool)
+        check_block(frames, vad, self.rate, self._next, first_frame)
+        out: list[ConditionChanged] = []
+        chunk = self._ring.capacity - self._ring.keep
+        for s in range(0, frames.shape[0], chunk):  # a long block in pieces the buffer can hold
+            out += self._process(frames[s : s + chunk])
+        return out
+
+    def _process(self, frames: np.ndarray) -> list[ConditionChanged]:
+        a = self._next
+        b = a + frames.shape[0]
+        power, diff_power = frame_power_and_tilt(frames, self._dc)
+        self._ring.reserve(b - a)
+        count_clipped(self._ring.buf, CLIPPED, self._ring.col(a), frames, self.config.clip_dbov)
+        self._floor.process(self._ring, a, power, diff_power)
+        self._tones.process(frames, self._ring.row(LEVEL, a, b), self._ring.row(TILT, a, b))
+        self._ring.end = b
+        self._frames.process(self._ring, a, b)
+        self._next = b
+        first, count = hop_frames(a, b)
+        return self._evaluate(first, count) if count else []
+
+    def _level_at(self, i: int) -> float | None:
+        p = self._ring.row(POWER, i + 1 - LEVEL_FRAMES, i + 1)
+        return reported(float(power_to_dbov(np.array([p.mean()]))[0]))
+
+    def _evaluate(self, first: int, count: int) -> list[ConditionChanged]:
+        ring = self._ring
+        hops = first + HOP * np.arange(count)
+        # one strided view serves every window: S ends SPEECH_LAG back, N ends NOISE_LAG back,
+        # clicks end one frame back (their median needs the next frame)
+        view = ring.windows(first, count, HOP, self._span)
+        now = view[:, :, -1]
+        floor, thr = now[FLOOR], now[THRESHOLD]
+
+        width = self._speech_frames
+        sw = view[:, :, self._span - SPEECH_LAG - width : self._span - SPEECH_LAG]
+        # tones (tones.py): tone frames are neither caller speech nor line noise
+        tw = self._tones.windows(first, count, HOP, self._span)  # None: no tone in these windows
+        is_sp = (sw[SPEECH] > 0.5) & (sw[MEDIAN] > thr[:, None])
+        if tw is not None:
+            is_sp &= ~tw[:, self._span - SPEECH_LAG - width : self._span - SPEECH_LAG]
+        n_sp = is_sp.sum(axis=1)
+        # lost packets (zero frames inside speech) keep a turn going but have no level to measure
+        heard = is_sp & (sw[POWER] > 0.0)
+        s_pow = (sw[POWER] * heard).sum(axis=1) / np.maximum(heard.sum(axis=1), 1)
+
+        nw = view[:, :, self._span - NOISE_LAG - NOISE_FRAMES : self._span - NOISE_LAG]
+        # quiet frames at the current floor, and short bursts (clicks, babble peaks) that never
+        # made a syllable; frames from another line state (floor moved > 6 dB) are forgotten
+        quiet = nw[MEDIAN] <= (floor + NOISE_BAND_DB)[:, None]
+        burst = nw[MEDIAN] > nw[THRESHOLD]
+        same_line = np.abs(nw[FLOOR] - floor[:, None]) <= LINE_CHANGE_DB
+        is_noise = (nw[NEAR_SPEECH] < 0.5) & (quiet | burst) & same_line & (nw[POWER] > 0.0)
+        if tw is not None:
+            is_noise &= ~tw[:, self._span - NOISE_LAG - NOISE_FRAMES : self._span - NOISE_LAG]
+        n_noise = is_noise.sum(axis=1)
+        fill = np.maximum(NOISE_MIN_FRAMES - n_noise, 0)
+        floor_pow = FULL_SCALE * FULL_SCALE * 10.0 ** (floor / 10.0)
+        n_pow = ((nw[QUIET] * is_noise).sum(axis=1) + fill * floor_pow) / np.maximum(n_noise + fill, 1)
+        n_pow += view[SPIKE, :, self._span - 1 - SPIKE_FRAMES : self._span - 1].mean(axis=1)
+
+        n_db = power_to_dbov(n_pow)
+        noise_known = n_db > SILENT_LINE_DBOV
+        present = n_sp > 0
+        # S of the current turn: measured where speech frames were heard, else the last measured
+        idx = np.arange(hops.size)
+        new_turn = present & ~np.concatenate([[self._present], present[:-1]])
+        measured = heard.any(axis=1)
+        last_measured = np.maximum.accumulate(np.where(measured, idx, -1))
+        s_now = power_to_dbov(np.maximum(s_pow - n_pow, 1e-3))
+        carried = LEVEL_FLOOR_DBOV if self._speech_dbov is None else self._speech_dbov
+        s_db = np.where(last_measured >= 0, s_now[np.maximum(last_measured, 0)], carried)
+        rule = rule_codes(s_db, present, n_db, noise_known, self.config)
+        if self._model is not None or self.feature_sink is not None:
+            feats = hop_features(view, self._span - SPEECH_LAG, s_db, n_db)
+            if self.feature_sink is not None:
+                self.feature_sink.append((hops.copy(), feats, rule.copy()))
+            if self._model is not None:
+                # the model must agree with itself over two evaluations in a row (one is a blip)
+                vote = self._model.is_noisy(feats)
+                sure = vote & np.concatenate([[self._noisy_vote], vote[:-1]])
+                self._noisy_vote = bool(vote[-1])
+                # and it needs its 2 s window filled with the line, not with the time before the call
+                voiced = ((rule == rules.SPEECH) | (rule == rules.LOW_VOLUME)) & (hops >= NOISE_MODEL_FRAMES)
+                if tw is not None:  # its level statistics would read a tone as line noise
+                    voiced &= ~tw[:, self._span - NOISE_MODEL_FRAMES :].any(axis=1)
+                rule = np.where(voiced & sure, rules.NOISY, rule)
+        if tw is not None:  # a tone heard lately and no caller speech (speech over a tone is speech)
+            rule = np.where(tw[:, self._span - TONE_GAP_FRAMES :].any(axis=1) & ~present, TONE, rule)
+        codes = rule.tolist()
+
+        # turn bookkeeping for `since`, vectorised over the evaluations: a turn starts at its first
+        # speech frame and ends after its last heard one (a lost packet at the end is not speech)
+        se = hops - SPEECH_LAG
+        last_sp = se - np.argmax(heard[:, ::-1], axis=1)
+        first_sp = se - width + 1 + np.argmax(is_sp, axis=1)
+        last_end = np.maximum.accumulate(np.where(measured, last_sp + 1, self._last_speech_end))
+        last_end = np.maximum(last_end, self._last_speech_end)
+        end_before = np.concatenate([[self._last_speech_end], last_end[:-1]])
+        turn_start = np.maximum.accumulate(
+            np.where(new_turn, np.maximum(first_sp, end_before), self._turn_start)
+        )
+
+        out: list[ConditionChanged] = []
+        smoother = self._smoother
+        for k, code in enumerate(codes):
+            i = int(hops[k])
+            tone_info = self._tones.hop_info[k]
+            if CONDITIONS[code] == smoother.condition and not smoother.pending:
+                if code == TONE and not same_info(tone_info, self._tone_shown):  # known better now
+                    out.append(self._tone_event(i, tone_info, frame_time(i + 1)))
+                continue
+            change = smoother.step(i, CONDITIONS[code])
+            if change is None:
+                continue
+            t = frame_time(i + 1)
+            if change.condition == "tone" and change.previous in ("speech", "low_volume"):
+                since_frame = self._speech_end_before(tone_info.start if tone_info else i, int(last_end[k]))
+            elif change.condition == "silent" and change.previous in ("speech", "low_volume"):
+                since_frame = int(last_end[k])
+            elif change.condition in ("speech", "low_volume") and change.previous in ("silent", "tone"):
+                since_frame = int(turn_start[k])
+            elif change.condition == "tone" and tone_info is not None:
+                since_frame = tone_info.start
+            elif change.previous == "tone":
+                since_frame = self._tones.hop_end[k]
+            else:
+                since_frame = change.pending_since_frame + 1 - HOP
+            since = min(frame_time(since_frame), t)
+            speech = float(s_db[k]) if last_measured[k] >= 0 else self._speech_dbov
+            noise = float(n_db[k]) if noise_known[k] else None
+            stats = self._stats_at(i, speech, noise)
+            if change.condition == "tone":
+                out.append(self._tone_event(i, tone_info, since, stats))
+                continue
+            out.append(ConditionChanged(t, "caller", change.condition, since, stats))
+
+        self._last_speech_end = int(last_end[-1])
+        self._turn_start = int(turn_start[-1])
+        self._present = bool(present[-1])
+        if last_measured[-1] >= 0:
+            self._speech_dbov = float(s_db[-1])
+        self._noise_dbov = float(n_db[-1]) if noise_known[-1] else None
+        return out
+
+    def _speech_end_before(self, start: int, fallback: int) -> int:
+        """The end of the last speech frame before a tone began, with the tone marks known now
+        (a tone's first frames can pass for speech until its second window confirms it)."""
+        lo = max(start - self._span, self._ring.origin, self._next - self._ring.keep)
+        sp = (self._ring.row(SPEECH, lo, start) > 0.5) & ~self._tones.flags(lo, start)
+        hits = np.flatnonzero(sp)
+        return lo + int(hits[-1]) + 1 if hits.size else min(fallback, start)
+
+    def _tone_event(self, i: int, info: ToneInfo | None, since: float,
+                    stats: LineStats | None = None) -> ConditionChanged:
+        """A `tone` condition event: at its start, and again when what it is becomes known."""
+        self._tone_shown = info
+        hz, kind = (info.hz, info.kind) if info is not None else ((), "unknown")
+        if stats is None:
+            stats = self._stats_at(i, self._speech_dbov, self._noise_dbov)
+        return ConditionChanged(frame_time(i + 1), "caller", "tone", since, stats, hz, kind)
+
+    def _stats_at(self, i: int, speech: float | None, noise: float | None) -> LineStats:
+        level = self._level_at(i)
+        snr = speech - noise if speech is not None and noise is not None else None
+        return LineStats(level, speech, noise, snr, self._clipped_at(i))
+
+    def _clipped_at(self, i: int) -> int:
+        return int(self._ring.buf[CLIPPED, self._ring.col(i)])
