@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""CPU of the whole `softphone-assist listen` process tree with two 16 kHz streams (issue 7 §2).
+"""CPU of the whole `softphone-assist listen` (or `run`, the overlay app) process tree with two 16 kHz streams (issue 7 §2).
 
     python bench/bench_live_cpu.py [--server pulseaudio|pipewire|both] [--seconds 60]
-                                   [--phase idle|call|both] [-- extra listen options]
+                                   [--phase idle|call|both] [--app listen|run|both] [-- extra options]
 
 A private sound server (tests/soundserver.py: PulseAudio, or PipeWire + pipewire-pulse +
 WirePlumber with a private D-Bus session bus, each in its own XDG_RUNTIME_DIR) gets two null
 sinks, `caller_line` (48 kHz stereo, like a softphone's output) and `agent_mic_in` (48 kHz mono).
-`listen --caller caller_line.monitor --agent agent_mic_in.monitor --jsonl --no-ipc --speak off`
+`listen --caller caller_line.monitor --agent agent_mic_in.monitor --jsonl --speak off` (its IPC socket
+in the private runtime dir, as on a desk)
 runs against it. After a warm-up the bench reads /proc at the start
 and the end of each phase:
 
@@ -132,25 +133,45 @@ def call_audio(path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-def measure(server: Server, seconds: float, phases: list[str], extra: list[str]) -> None:
+def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """A private X display for the overlay app (no window manager: none is needed to paint)."""
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as ready:
+        return xvfb, ":" + ready.readline().strip()
+
+
+def measure(server: Server, seconds: float, phases: list[str], extra: list[str], app_kind: str = "listen",
+            display: str | None = None) -> None:
     wav = server.root / "call.wav"
     call_audio(wav)
     env = {**server.client_env, "XDG_CONFIG_HOME": str(server.root / "config"),
            "XDG_DATA_HOME": str(server.root / "data"), "SOFTPHONE_ASSIST_CONFIG": str(server.root / "sa.toml")}
-    (server.root / "sa.toml").write_text("# defaults\n")
-    argv = [sys.executable, "-m", "softphone_assist", "listen", "--caller", "caller_line.monitor",
-            "--agent", "agent_mic_in.monitor", "--jsonl", "--no-ipc", "--speak", "off", *extra]
+    devices = ["--caller", "caller_line.monitor", "--agent", "agent_mic_in.monitor"]
+    if app_kind == "run":
+        # the overlay app as an agent runs it: settings say TTS off (like --speak off for listen)
+        (server.root / "sa.toml").write_text('[tts]\nmode = "off"\n')
+        env.update(DISPLAY=display or "", QT_QPA_PLATFORM="xcb")
+        argv = [sys.executable, "-m", "softphone_assist", "run", *devices, *extra]
+    else:
+        (server.root / "sa.toml").write_text("# defaults\n")
+        argv = [sys.executable, "-m", "softphone_assist", "listen", *devices, "--jsonl", "--speak", "off", *extra]
     out_path = server.root / "listen.jsonl"
     with open(out_path, "w") as out:
         app = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.PIPE, text=True)
     assert app.stderr is not None
-    line = app.stderr.readline()
-    if "listening" not in line:
-        raise SystemExit(f"listen did not start: {line}{app.stderr.read()}")
+    if app_kind == "listen":
+        line = app.stderr.readline()
+        if "listening" not in line:
+            raise SystemExit(f"listen did not start: {line}{app.stderr.read()}")
     players: list[subprocess.Popen[bytes]] = []
-    print(f"\n{server.kind}: listen pid {app.pid}, {' '.join(argv[2:])}")
+    print(f"\n{server.kind}: {app_kind} pid {app.pid}, {' '.join(argv[2:])}")
     try:
-        time.sleep(5.0)  # start-up (imports, first blocks) is not the steady state
+        time.sleep(5.0 if app_kind == "listen" else 8.0)  # start-up (imports, first blocks) is not the steady state
+        if app.poll() is not None:
+            raise SystemExit(f"{app_kind} ended at start: {app.stderr.read()}")
         def play(sink: str) -> None:
             players.append(subprocess.Popen(
                 ["sh", "-c", f"while :; do paplay --device={sink} '{wav}' || exit; done"],
@@ -178,7 +199,7 @@ def measure(server: Server, seconds: float, phases: list[str], extra: list[str])
             w1, (c1, per1), s1 = time.monotonic(), tree_ticks(app.pid), sum(map(proc_ticks, server.pids()))
             wall = w1 - w0
             pct = (c1 - c0) / TCK / wall * 100
-            print(f"  {phase:<5} {wall:5.1f} s: listen process tree {pct:.2f} % of one core "
+            print(f"  {phase:<5} {wall:5.1f} s: {app_kind} process tree {pct:.2f} % of one core "
                   f"(server {(s1 - s0) / TCK / wall * 100:.2f} %, not included)")
             for key in sorted(per1, key=lambda k: per0.get(k, 0) - per1[k]):
                 d = per1[key] - per0.get(key, 0)
@@ -252,6 +273,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--phase", choices=("idle", "call", "outage", "both", "all"), default="both")
     ap.add_argument("--open-idle", action="store_true", help="CPU while idle monitors are opened (see doc)")
+    ap.add_argument("--app", choices=("listen", "run", "both"), default="listen",
+                    help="listen (headless), run (the overlay app, on a private Xvfb display), or both")
     ap.add_argument("extra", nargs="*", help="more `listen` options (after --)")
     args = ap.parse_args()
     kinds = ["pulseaudio", "pipewire"] if args.server == "both" else [args.server]
@@ -268,7 +291,16 @@ def main() -> int:
             if args.open_idle:
                 open_idle(server, 3.0 if args.seconds == 60.0 else args.seconds)
             else:
-                measure(server, args.seconds, phases, args.extra)
+                for app_kind in ("listen", "run") if args.app == "both" else (args.app,):
+                    if app_kind == "run":
+                        xvfb, display = start_xvfb()
+                        try:
+                            measure(server, args.seconds, phases, args.extra, "run", display)
+                        finally:
+                            xvfb.terminate()
+                            xvfb.wait(timeout=10)
+                    else:
+                        measure(server, args.seconds, phases, args.extra)
         finally:
             server.stop()
             shutil.rmtree(root, ignore_errors=True)

@@ -138,6 +138,25 @@ def test_call_command_reaches_the_server(server: IpcServer) -> None:
     assert got[0].to_event(3.5) == CallEvent(t=3.5, kind="hold", source="ipc")
 
 
+def test_a_loop_that_waits_on_the_server_is_woken_by_each_hook(server: IpcServer) -> None:
+    # the headless loop sleeps in server.wait() between pumps: a hook must wake it, or it would be
+    # served (and its call event placed on the stream clock) only when the wait runs out (an hour here)
+    got: list[CallCommand] = []
+
+    def main_loop() -> None:
+        while len(got) < 2:  # the poll that reads a command also sends its reply
+            server.wait(3600.0)
+            got.extend(server.poll())
+
+    loop = threading.Thread(target=main_loop, daemon=True)
+    loop.start()
+    for state in ("start", "hold"):
+        ipc.send_call_command(state, path=server.endpoint.path, transport=server.endpoint.transport)
+    loop.join(timeout=30)
+    assert not loop.is_alive()
+    assert [c.state for c in got] == ["start", "hold"]
+
+
 def test_every_cli_state_maps_to_the_engine_event_kind_in_order() -> None:
     assert [CallCommand(s).kind for s in ipc.CALL_STATES] == list(CALL_EVENT_KINDS)
 

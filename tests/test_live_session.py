@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
+import pytest
 
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.core.autocall import AutoCallDetector
@@ -111,16 +112,17 @@ def pump_until(s: LiveSession, t: float) -> list:
     return out
 
 
-def test_audio_is_fed_in_chunks_of_at_least_300_ms_and_time_counts_samples():
+def test_audio_is_fed_in_chunks_of_at_least_500_ms_and_time_counts_samples():
     s = make(np.zeros(RATE * 2))
+    assert s.min_feed_s == 0.5
     times, received = [], []
-    for _ in range(31):
+    for _ in range(51):
         s.pump()
         times.append(round(s.pipeline.t, 3))
         received.append(round(s.received_t, 3))
-    assert times[:15] == [0.0] * 14 + [0.3]  # fifteen 20 ms reads make the first 300 ms chunk
-    assert times[-2:] == [0.6, 0.6]
-    assert received[:3] == [0.02, 0.04, 0.06] and received[-1] == 0.62  # "now", for hooks and buttons
+    assert times[:25] == [0.0] * 24 + [0.5]  # twenty-five 20 ms reads make the first 500 ms chunk
+    assert times[-2:] == [1.0, 1.0]
+    assert received[:3] == [0.02, 0.04, 0.06] and received[-1] == 1.02  # "now", for hooks and buttons
 
 
 def test_audio_with_a_prompt_due_in_it_is_fed_at_once():
@@ -131,7 +133,7 @@ def test_audio_with_a_prompt_due_in_it_is_fed_at_once():
         for u in s.pump():
             if isinstance(u, ShowPrompt):
                 fed.append((round(u.t, 3), u.protocol, round(s.received_t, 3)))
-    # 4.8 s was fed in 300 ms chunks; the read that brought 5.0 s of audio fed it at once
+    # 4.5 s was fed in 500 ms chunks; the read that brought 5.0 s of audio fed it at once
     assert fed == [(0.0, "greeting", 0.02), (5.0, "silent_line", 5.0)]
 
 
@@ -148,14 +150,14 @@ def test_hook_commands_become_call_state_events_and_are_logged_with_the_number()
     cmds, log = Commands(), Log()
     s = make(hiss(5.0), commands=cmds, calllog=log)
     pump_until(s, 0.5)
-    assert s.received_t == 0.6  # 30 reads of 20 ms, all fed (two 300 ms chunks)
+    assert s.received_t == 0.5  # 25 reads of 20 ms, all fed (one 500 ms chunk)
     cmds.queue.append(Cmd("call_start", "10086"))
     ups = pump_until(s, 1.5)
     cmds.queue.append(Cmd("call_end"))
     ups += pump_until(s, 2.0)
     assert [(u.kind, u.source) for u in ups if isinstance(u, CallEvent)] == [("call_start", "ipc"),
                                                                            ("call_end", "ipc")]
-    assert log.calls == [("10086", 0.6)] and log.ended == [1]
+    assert log.calls == [("10086", 0.5)] and log.ended == [1]
     assert [r["event"] for r in log.records][:2] == ["call_state", "prompt"]
 
 
@@ -174,12 +176,13 @@ def test_auto_tts_speaks_prompts_and_the_end_of_playback_ends_the_line():
     s.request("start", "button")
     pump_until(s, 1.0)
     assert speaker.spoken == ["下午好,XX公司很高兴为您服务"]
-    # playback ended 0.3 s ago (monotonic), now that the stream is at 1.2 s: the line ended at 0.9 s
+    # the button fed the first 20 ms at once, then 500 ms chunks: the stream is at 1.02 s; playback
+    # ended 0.3 s ago (monotonic): the line ended at 0.72 s
     speaker.events.append(Finished(speaker.spoken[0], ended_at=now[0] - 0.3))
     speaker.events.append(Finished("skipped", ended_at=now[0], cancelled=True))  # not a line's end
     ups = pump_until(s, 6.0)
     assert [(round(u.t, 3), u.protocol, u.step) for u in ups if isinstance(u, ShowPrompt)] == [
-        (5.9, "silent_line", 2)]
+        (5.72, "silent_line", 2)]
     assert speaker.spoken[-1] == "下午好,XX公司很高兴为您服务"
 
 
@@ -213,3 +216,51 @@ def test_a_voice_that_cannot_be_found_turns_tts_off_with_a_notice_not_a_crash(tm
         # asked for on the command line (listen --speak auto): stop and say why
         build_session(settings, LiveOptions(ipc=False, log_calls=False, speak="auto"), stack,
                       audio=Audio(np.zeros(RATE)), has_agent=False)
+
+
+class WaitingCommands(Commands):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float) -> None:
+        self.waits.append(round(timeout, 3))
+
+
+def test_idle_waits_on_the_command_source_and_wakes_for_the_next_deadline():
+    cmds, slept = WaitingCommands(), []
+    s = make(np.zeros(RATE * 8), commands=cmds)
+    s.idle(0.2, sleep=slept.append)
+    assert cmds.waits == [0.2] and slept == []  # no deadline: the whole wait, woken by a hook
+    s.request("start", "button")  # no agent channel: the greeting counts as said at 0; repeat due at 5.0
+    while s.received_t < 4.9:
+        s.pump()
+    assert s.pipeline.engine.next_deadline() == 5.0
+    s.idle(0.2, sleep=slept.append)
+    assert cmds.waits[-1] == round(5.0 - s.received_t, 3) < 0.2  # wakes when the prompt is due
+    while s.received_t < 5.0:
+        s.pump()  # the read that brings 5.0 s feeds it at once: the prompt is out, the next due at 10 s
+    s.idle(0.2, sleep=slept.append)
+    assert cmds.waits[-1] == 0.2 and slept == []
+
+
+def test_a_button_or_hook_feeds_what_came_at_once_instead_of_waiting_for_a_whole_chunk():
+    cmds = Commands()
+    s = make(hiss(3.0), commands=cmds)
+    for _ in range(5):
+        s.pump()
+    assert s.pipeline.t == 0.0 and s.received_t == pytest.approx(0.1)  # waiting for a 500 ms chunk
+    cmds.queue.append(Cmd("call_start"))
+    ups = s.pump()
+    assert s.pipeline.t == pytest.approx(0.12)  # the hook's pump fed all that came
+    # placed at the stream time it was served (before this pump read its 20 ms)
+    assert [(round(u.t, 3), u.kind) for u in ups if isinstance(u, CallEvent)] == [(0.1, "call_start")]
+    s.pump()
+    assert s.pipeline.t == pytest.approx(0.12)  # then back to whole chunks
+
+
+def test_idle_sleeps_when_the_command_source_cannot_wait():
+    slept: list[float] = []
+    s = make(np.zeros(RATE * 2))  # no IPC (--no-ipc)
+    s.idle(0.2, sleep=slept.append)
+    assert slept == [0.2]

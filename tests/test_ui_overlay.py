@@ -280,3 +280,28 @@ def test_screenshot_is_a_dark_card_with_cjk_glyphs(overlay: OverlayWindow, tmp_p
     assert image.pixelColor(0, 0).alpha() == 0  # rounded corner: transparent
     card = image.pixelColor(6, image.height() // 2)
     assert card.alpha() > 200 and max(card.red(), card.green(), card.blue()) < 60  # dark card
+
+
+def test_meter_readings_redraw_the_meters_but_never_relayout_the_card(
+        overlay: OverlayWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_call_with_prompt(overlay)
+    fits: list[int] = []
+    real_fit = overlay._fit_height
+    monkeypatch.setattr(overlay, "_fit_height", lambda: (fits.append(1), real_fit())[-1])
+    height = overlay.height()
+    for i in range(16):  # four seconds of pumps: meters move, the countdown to 15.0 s runs down
+        overlay.apply_all([Meter(11.0 + i * 0.25, -30.0 - i, -45.0 + i)], now=11.0 + i * 0.25)
+    assert fits == [] and overlay.height() == height
+    assert overlay.caller_meter.value.text() == "-45 dB" and overlay.countdown_text.text() == "1 秒后下一步"
+    overlay.apply_all([prompt(16.0, step=3)], now=16.0)  # a new line may need another height
+    assert fits == [1]
+
+
+def test_a_pump_with_nothing_new_changes_no_widget(overlay: OverlayWindow) -> None:
+    in_call_with_prompt(overlay, now=11.0)
+    before = overlay.view
+    overlay.line.setText("tampered")  # a redraw would put the prompt's line back
+    assert overlay.apply_all([], now=11.0, device_problem="") == before
+    assert overlay.line.text() == "tampered"
+    overlay.apply_all([], now=11.0, device_problem="耳机已拔出")  # the banner is news: redrawn
+    assert overlay.banner.text() == "耳机已拔出" and overlay.line.text() == LINE

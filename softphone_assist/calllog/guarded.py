@@ -192,5 +192,15 @@ class NumberFromHooks:
                             "attached to it", cmd.state, number)
         return cmds
 
+    def wait(self, timeout: float) -> None:
+        self._commands.wait(timeout)
+
+    def fileno(self) -> int:
+        return int(self._commands.fileno())
+
+    @property
+    def has_clients(self) -> bool:
+        return bool(self._commands.has_clients)
+
     def close(self) -> None:
         self._commands.close()

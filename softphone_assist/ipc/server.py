@@ -86,6 +86,22 @@ class IpcServer:
         """The listening socket, for an optional QSocketNotifier that calls poll() at once."""
         return self._sock.fileno() if self._sock is not None else -1
 
+    @property
+    def has_clients(self) -> bool:
+        """A connection is open (a hook may be writing): a loop that cannot wait on every socket
+        (the Qt app watches only the listening one) polls again soon."""
+        return bool(self._clients)
+
+    def wait(self, timeout: float) -> None:
+        """Block until a hook connects or writes (or a reply can go out), at most `timeout` seconds.
+
+        The headless loop sleeps here instead of in time.sleep: a hook is served, and its call
+        event placed on the stream clock, at once however long the loop would otherwise sleep."""
+        if self._sock is None or timeout <= 0:
+            return
+        with contextlib.suppress(InterruptedError):  # a signal (Ctrl-C) ends the wait early: fine
+            self._sel.select(timeout=timeout)
+
     def poll(self) -> list[CallCommand]:
         """Accept, read and answer whatever is ready, without blocking; return the call commands."""
         if self._sock is None:

@@ -40,6 +40,8 @@ from softphone_assist.core.events import (
 from softphone_assist.core.pipeline import Pipeline
 from softphone_assist.core.timeline import in_record
 
+_SHORTEST_IDLE_S = 0.02  # one capture block of the PortAudio path
+
 log = logging.getLogger("softphone_assist.live.session")
 
 # what the overlay's buttons, the hotkeys and the IPC `call` command may ask for
@@ -65,6 +67,7 @@ class OutageMark(Protocol):  # capture.Outage
 
 class CommandSource(Protocol):
     def poll(self) -> list: ...  # ipc.CallCommand: .kind (engine event name) and .number
+    # optional: wait(timeout) blocks until a command may be there (IpcServer); see LiveSession.idle
 
 
 class SpeakerLike(Protocol):
@@ -91,17 +94,19 @@ class LiveSession:
     clock: Callable[[], float] = time.monotonic  # only to place the end of TTS playback on the stream
     wall: Callable[[], datetime] = datetime.now  # only for the call log's timestamps
     # audio is fed in chunks of at least this much stream time: the trackers cost per call more than
-    # per frame, and at 10 calls a second the pipeline alone took ~1.5 % of a core (bench_live_cpu).
+    # per frame (bench_live_cpu: the whole tree 1.13-1.23 % of a core with 0.3 s chunks, 0.97-1.0 %
+    # with 0.6 s, both pumping every 0.1 s).
     # A prompt that falls due inside the audio waiting is not held back: that audio is fed at once,
     # so a timed line is late by at most a capture block plus a tick; what waits is a condition
     # change (already ~0.5 s behind the audio by the trackers' smoothing) and the meters.
-    min_feed_s: float = 0.3
+    min_feed_s: float = 0.5
     problems: list[str] = field(default_factory=list)  # device problems now (refreshed every pump)
     notes: list[str] = field(default_factory=list)  # start-up notices, e.g. why TTS is off
     current_prompt: ShowPrompt | None = None
     _pending: dict[Channel, list[np.ndarray]] = field(default_factory=lambda: {"caller": [], "agent": []})
     _call_id: int | None = None
     _number: str | None = None
+    _asked: bool = False  # a button, hotkey or hook since the last feed: feed what came, do not wait
 
     # ------------------------------------------------------------------------------------------
     def pump(self) -> list[Update]:
@@ -124,6 +129,7 @@ class LiveSession:
 
     def request(self, what: str, source: str = "button") -> None:
         """A button, hotkey or hook: speak/skip/snooze the prompt, or a call-state change."""
+        self._asked = True
         if what == "speak":
             if self.speaker is not None and self.current_prompt is not None:
                 self.speaker.speak(self.current_prompt.text)
@@ -141,6 +147,22 @@ class LiveSession:
             self.autocall.hook_took_over()
         self.pipeline.schedule([CallEvent(t=self.received_t, kind=kind, source=source)])
 
+    def wait_s(self, longest: float) -> float:
+        """How long the loop may wait before the next pump: `longest`, or less when a prompt falls
+        due sooner (it is shown when its audio arrives, not a whole wait later). Never under a
+        capture block: a deadline whose audio has not arrived yet must not make the loop spin."""
+        due = self.pipeline.engine.next_deadline()
+        return longest if due is None else min(longest, max(_SHORTEST_IDLE_S, due - self.received_t))
+
+    def idle(self, longest: float, sleep: Callable[[float], None] = time.sleep) -> None:
+        """The headless loop's wait between two pumps (`wait_s`); a hook ends it at once: the IPC
+        socket wakes the wait, so a call event is placed on the stream clock when it comes."""
+        waiter = getattr(self.commands, "wait", None)
+        if waiter is not None:
+            waiter(self.wait_s(longest))
+        else:
+            sleep(self.wait_s(longest))
+
     @property
     def received_t(self) -> float:
         """Stream time of the caller audio received so far (fed or waiting to be): "now" for a
@@ -154,12 +176,13 @@ class LiveSession:
         n = len(caller) if not self.pipeline.has_agent else min(len(caller), len(agent))
         due = self.pipeline.engine.next_deadline()
         due_now = due is not None and due <= self.pipeline.t + n / self.pipeline.rate
-        if n < self.min_feed_s * self.pipeline.rate and not (due_now and n > 0):
+        if n < self.min_feed_s * self.pipeline.rate and not ((due_now or self._asked) and n > 0):
             self._pending["caller"] = [caller] if len(caller) else []
             self._pending["agent"] = [agent] if len(agent) else []
             return self.pipeline.flush_until(self.pipeline.t)
         self._pending["caller"] = [caller[n:]] if len(caller) > n else []
         self._pending["agent"] = [agent[n:]] if len(agent) > n else []
+        self._asked = False
         if self.autocall is not None:
             # the detector sees the same caller samples from the same start: its times are stream times
             for t, kind in self.autocall.process(caller[:n]):

@@ -1,6 +1,7 @@
 """The desktop app: overlay + tray + hotkeys around a LiveSession, pumped by one QTimer.
 
-One bridge timer (every 30 ms) drains the audio, runs the pipeline and paints the overlay; the
+One bridge timer (every 200 ms at most, sooner when a prompt is due; a hook connecting to the IPC
+socket wakes it at once) drains the audio, runs the pipeline and paints the overlay; the
 overlay's buttons, the global hotkeys and the tray only call `LiveSession.request`. Nothing in
 the core knows about Qt.
 """
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from softphone_assist.core.errors import UserError
@@ -28,9 +29,11 @@ from softphone_assist.ui.overlay import OverlayWindow
 from softphone_assist.ui.tray import make_tray
 
 log = logging.getLogger("softphone_assist.ui")
-# One pump per 100 ms: the capture delivers 100 ms blocks, so a faster tick only wakes the CPU
-# to find nothing new (a timed prompt is fed as soon as its audio arrives, see LiveSession).
-TICK_MS = 100
+# At most 200 ms between pumps (LiveSession.wait_s: sooner for a prompt's deadline): the capture
+# delivers 100 ms blocks and the pipeline takes 500 ms chunks, and wake-ups are most of the app's
+# idle CPU (bench/bench_live_cpu.py --app run). A button or hook is fed at the next pump.
+TICK_MS = 200
+HOOK_POLL_MS = 20  # while a hook's connection is open: its request line is read at once
 
 
 def _save_position(x: int, y: int) -> None:
@@ -105,12 +108,8 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
     def tick() -> None:
         updates = session.pump()
         now = session.pipeline.t
-        overlay.apply_all(updates, now=now)
         shown = [*session.problems, *((*notes, *session.notes) if now < notes_s else ())]
-        if shown:
-            overlay.show_device_problem("; ".join(shown))
-        else:
-            overlay.clear_device_problem()
+        overlay.apply_all(updates, now=now, device_problem="; ".join(shown))  # one redraw per pump
         if on_tick is not None:
             on_tick(session)
         if screenshot is not None and not shot_taken and any(
@@ -126,9 +125,24 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
         signal.signal(sig, lambda *_: app.quit())
 
     timer = QTimer()
-    timer.setInterval(TICK_MS)
-    timer.timeout.connect(tick)
-    timer.start()
+    timer.setSingleShot(True)  # re-armed after each pump for as long as there is nothing to do
+
+    def pump_and_rearm() -> None:
+        tick()
+        busy = bool(getattr(session.commands, "has_clients", False))
+        timer.start(HOOK_POLL_MS if busy else round(session.wait_s(TICK_MS / 1000) * 1000))
+
+    def pump_now() -> None:
+        timer.stop()
+        pump_and_rearm()
+
+    timer.timeout.connect(pump_and_rearm)
+    timer.start(0)
+    hook_door = None  # kept referenced while the app runs
+    fileno = getattr(session.commands, "fileno", None)
+    if fileno is not None and fileno() >= 0:
+        hook_door = QSocketNotifier(fileno(), QSocketNotifier.Type.Read)  # a hook connects: pump now
+        hook_door.activated.connect(lambda *_: pump_now())
     overlay.refresh(0.0)
     shown_file = os.environ.get("SOFTPHONE_ASSIST_SHOWN_FILE")  # for bench_live.py: time to first show
     if shown_file:

@@ -13,6 +13,8 @@ presses and drags leave as Qt signals; the app turns them into engine events and
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
@@ -30,7 +32,7 @@ from softphone_assist.core.events import Update
 from softphone_assist.ui import style
 from softphone_assist.ui.countdown import CountdownRing
 from softphone_assist.ui.meters import LevelMeter
-from softphone_assist.ui.overlay_state import OverlayState, OverlayView
+from softphone_assist.ui.overlay_state import MeterView, OverlayState, OverlayView
 from softphone_assist.ui.strings import DEFAULT_LOCALE, ui_strings
 from softphone_assist.ui.widgets import fit_font, pill_button, text_label
 
@@ -47,6 +49,21 @@ WINDOW_FLAGS = (
     | Qt.WindowType.WindowStaysOnTopHint
     | Qt.WindowType.WindowDoesNotAcceptFocus
 )
+
+
+_NO_METER = MeterView(None, 0.0, "")
+_DIGIT = re.compile(r"\d")
+
+
+def _layout_of(v: OverlayView) -> OverlayView:
+    """The part of a view that decides the card's height: everything but the meters' readings and
+    the countdown's progress (whether a countdown shows, and its caption, do count), and the
+    figures of running counts ("silent 10.6 s"): digits are equally wide in the UI fonts, so a
+    changed figure never wraps a line differently; a new digit does count."""
+    ring = None if v.countdown is None else dataclasses.replace(
+        v.countdown, remaining_s=None, fraction=0.0, seconds_text="", text=_DIGIT.sub("0", v.countdown.text))
+    return dataclasses.replace(v, caller_meter=_NO_METER, agent_meter=_NO_METER, countdown=ring,
+                               why=_DIGIT.sub("0", v.why))
 
 
 class OverlayWindow(QWidget):
@@ -191,9 +208,13 @@ class OverlayWindow(QWidget):
         """Take one record in; call `refresh` to show the result (once per batch is enough)."""
         self.state.apply(update)
 
-    def apply_all(self, updates: Iterable[Update], now: float | None = None) -> OverlayView:
+    def apply_all(self, updates: Iterable[Update], now: float | None = None,
+                  device_problem: str | None = None) -> OverlayView:
+        """Take a batch in and redraw once; `device_problem` (if given) replaces the banner's text."""
         for u in updates:
             self.state.apply(u)
+        if device_problem is not None:
+            self.state.set_device_problem(device_problem)
         return self.refresh(now)
 
     def show_device_problem(self, text: str) -> None:
@@ -206,6 +227,8 @@ class OverlayWindow(QWidget):
     def refresh(self, now: float | None = None) -> OverlayView:
         """Redraw for stream time `now` (default: the latest update's); returns what is shown."""
         v = self.state.view(now)
+        if v == self.view and self.isVisible() == (v.visible and self.enabled):
+            return v  # nothing to redraw: most ticks of a calm call (bench/bench_live_cpu.py --app run)
         s = ui_strings(self.state.locale)
         self.banner.setText(v.device_problem)
         self.banner.setVisible(bool(v.device_problem))
@@ -237,8 +260,8 @@ class OverlayWindow(QWidget):
         self.status.setText(f'<span style="color:{dot}">●</span>&nbsp; {v.call_state_text}{calm}')
         self.caller_meter.set_view(v.caller_meter)
         self.agent_meter.set_view(v.agent_meter)
-        if v != self.view:
-            self._fit_height()
+        if self.view is None or _layout_of(v) != _layout_of(self.view):
+            self._fit_height()  # the meters and the countdown ring change often, but never the height
         self.view = v
         if v.visible and self.enabled and not self.isVisible():
             self.show()
