@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""CPU of the whole `softphone-assist listen` (or `run`, the overlay app) process tree with two 16 kHz streams (issue 7 §2).
+"""CPU of the whole `listen` (or `run`: the overlay app) process tree, two 16 kHz streams (issue 7 §2).
 
     python bench/bench_live_cpu.py [--server pulseaudio|pipewire|both] [--seconds 60]
                                    [--phase idle|call|both] [--app listen|run|both] [-- extra options]
