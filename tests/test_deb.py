@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from test_tts_support import PrivatePulse, pulseaudio_available, rms_dbfs
+from soundserver import SoundServer
+from test_tts_support import pulseaudio_available, rms_dbfs
 from test_ui_x11 import needs_x, x_display
 
 REPO = Path(__file__).resolve().parents[1]
@@ -308,17 +309,18 @@ def call_states(lines: list[str]) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def pulse(installed: Installed) -> Iterator[PrivatePulse]:
+def pulse(installed: Installed) -> Iterator[SoundServer]:
     """PulseAudio on the host with its socket inside the root (/tmp/pa/native there)."""
-    p = PrivatePulse(installed.root.path / "tmp" / "pa", {"caller": 1, "headset": 2})
+    p = SoundServer("pulseaudio", installed.root.path / "tmp" / "pa", {"caller": 1, "headset": 2})
     p.start()
+    p.keep_running(settle_s=2.5)  # each monitor read in real time, so playback into the sinks never stalls
     try:
         yield p
     finally:
         p.stop()
 
 
-def test_tts_and_call_start_reach_a_running_listen(installed: Installed, pulse: PrivatePulse) -> None:
+def test_tts_and_call_start_reach_a_running_listen(installed: Installed, pulse: SoundServer) -> None:
     from softphone_assist.speech.cache import read_clip
 
     root = installed.root

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from soundserver import SoundServer, why_not
+from soundserver import why_not
 
 from softphone_assist.speech.cache import RenderSpec
 from softphone_assist.speech.errors import TtsEngineStuck
@@ -72,15 +72,6 @@ class BrokenEngine:
 def pulseaudio_available() -> str | None:
     """None if a private PulseAudio can run and PortAudio can reach it; else why not."""
     return why_not("pulseaudio", alsa_pulse=True)
-
-
-class PrivatePulse(SoundServer):
-    def __init__(self, root: Path, sinks: dict[str, int], rate: int = 48000) -> None:
-        super().__init__("pulseaudio", root, sinks, rate)
-
-    def start(self) -> None:
-        super().start()
-        self.keep_running(settle_s=2.5)
 
 
 def read_raw(path: Path) -> np.ndarray:
