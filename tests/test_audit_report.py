@@ -37,12 +37,13 @@ def chromium(*args: str) -> str:
 
 
 class _Table(HTMLParser):
-    """The file names in the first cell of each row of <table id="calls">'s body."""
+    """The file names in the first cell of each row of <table id="calls">'s body, and each row's cells."""
 
     def __init__(self) -> None:
         super().__init__()
         self.files: list[str] = []
-        self._in_calls = self._in_body = False
+        self.rows: list[list[str]] = []  # the text of each cell, row by row
+        self._in_calls = self._in_body = self._in_cell = False
         self._cell = -1
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -52,14 +53,23 @@ class _Table(HTMLParser):
             self._in_body = True
         elif self._in_body and tag == "tr":
             self._cell = -1
+            self.rows.append([])
         elif self._in_body and tag == "td":
             self._cell += 1
+            self._in_cell = True
+            self.rows[-1].append("")
             if self._cell == 0:
                 self.files.append(dict(attrs).get("data-v") or "")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_cell:
+            self.rows[-1][-1] += data
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "table":
             self._in_calls = self._in_body = False
+        elif tag == "td":
+            self._in_cell = False
 
 
 def test_the_report_renders_in_chromium_with_every_call_and_its_pictures(tmp_path: Path) -> None:
@@ -87,3 +97,27 @@ def test_the_report_renders_in_chromium_with_every_call_and_its_pictures(tmp_pat
     next((out / "img").glob("call-*.png")).unlink()
     dom = chromium("--virtual-time-budget=5000", "--dump-dom", page.as_uri())
     assert f'data-images="{good + 2} total, 1 not loaded"' in dom
+
+
+def test_the_table_sorts_in_chromium(tmp_path: Path) -> None:
+    build_calls(tmp_path / "calls")
+    out = tmp_path / "out"
+    main(["audit", str(tmp_path / "calls"), "--out", str(out), "--jobs", "2"])
+    page = out / "report.html"
+
+    def column(address: str, heading: str) -> list[str]:
+        table = _Table()
+        table.feed(chromium("--virtual-time-budget=5000", "--dump-dom", address))
+        heads = ["file", "duration s", "violations"]
+        return [row[heads.index(heading)] for row in table.rows]
+
+    as_written = column(page.as_uri(), "duration s")
+    durations = [float(x) for x in as_written if x != "—"]
+    assert len(set(durations)) > 1  # else an order could not show
+    down = column(page.as_uri() + "#sort=duration%20s", "duration s")  # a first click: largest first
+    assert [float(x) for x in down if x != "—"] == sorted(durations, reverse=True)
+    up = column(page.as_uri() + "#sort=duration%20s&dir=asc", "duration s")  # a second click
+    assert [float(x) for x in up if x != "—"] == sorted(durations)
+    assert sorted(down) == sorted(up) == sorted(as_written)  # reordered, nothing lost
+    names = column(page.as_uri() + "#sort=file&dir=asc", "file")
+    assert names == sorted(names, key=str.lower)

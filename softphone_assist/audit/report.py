@@ -37,6 +37,17 @@ function checkImages() {
   document.body.dataset.images = imgs.length + ' total, ' + bad + ' not loaded';
 }
 window.addEventListener('load', checkImages);
+// report.html#sort=violations (or #sort=duration%20s&dir=asc): opens sorted, e.g. from a bookmark
+function sortFromAddress() {
+  const m = /^#sort=([^&]*)(?:&dir=(asc|desc))?$/.exec(location.hash);
+  if (!m) return;
+  const name = decodeURIComponent(m[1]);
+  const th = Array.from(document.querySelectorAll('#calls thead th')).find(t => t.textContent === name);
+  if (!th) return;
+  sortBy(th);
+  if (m[2] === 'asc') sortBy(th);
+}
+window.addEventListener('load', sortFromAddress);
 """
 
 _CSS = """
