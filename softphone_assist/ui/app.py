@@ -46,7 +46,7 @@ def _save_position(x: int, y: int) -> None:
 def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool] | None = None,
             linger_s: float = 3.0, screenshot: Path | None = None,
             on_tick: Callable[[LiveSession], None] | None = None, notes: Sequence[str] = (),
-            notes_s: float = 20.0) -> int:
+            notes_s: float = 20.0, tick_ms: int = TICK_MS) -> int:
     """Show the overlay and pump the session until the user quits (or `done()` says so).
 
     `notes` (e.g. settings that were invalid and fell back to their defaults) show in the overlay's
@@ -130,7 +130,7 @@ def run_app(session: LiveSession, settings: Settings, *, done: Callable[[], bool
     def pump_and_rearm() -> None:
         tick()
         busy = bool(getattr(session.commands, "has_clients", False))
-        timer.start(HOOK_POLL_MS if busy else round(session.wait_s(TICK_MS / 1000) * 1000))
+        timer.start(HOOK_POLL_MS if busy else round(session.wait_s(tick_ms / 1000) * 1000))
 
     def pump_now() -> None:
         timer.stop()
