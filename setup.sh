@@ -20,7 +20,9 @@ RUNTIME_PKGS=(python3 python3-venv libportaudio2 libsndfile1 espeak-ng libespeak
 # tests: a second real voice, the `en` alias folder of the recorded prompts (asterisk-core-sounds-en
 # makes /usr/share/asterisk/sounds/en; -en-wav alone does not), a private sound server and real
 # softphones (shared/e2e/softphone-lab), a virtual display with a window manager
-TEST_PKGS=(sox asterisk-core-sounds-en asterisk-core-sounds-it-wav pulseaudio pulseaudio-utils alsa-utils baresip-core baresip-x11
+TEST_PKGS=(sox asterisk-core-sounds-en asterisk-core-sounds-it-wav
+           asterisk-core-sounds-es-wav asterisk-core-sounds-fr-wav asterisk-core-sounds-ru-wav  # tests/test_prompt_timing.py's voices
+           pulseaudio pulseaudio-utils alsa-utils baresip-core baresip-x11
            iproute2 coreutils xvfb xauth openbox x11-utils
            chromium  # tests/test_audit_report.py opens the audit report in real headless Chromium
            dpkg-dev patchelf lintian mmdebstrap  # packaging/build-deb; tests/test_deb.py's clean Debian root

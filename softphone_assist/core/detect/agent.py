@@ -4,12 +4,29 @@ A speech frame is one webrtcvad calls speech and whose level is 6 dB over the mi
 noise floor (webrtcvad alone also fires on office babble and keyboard noise). A turn starts at
 the third consecutive speech frame (a single click is not a turn) and its `since` is the start
 of the first of them. It ends when no speech frame has come for more than pause_s; `since` is
-then the end of the last speech frame, exactly on the 10 ms grid: the script engine counts its
-waits from there. Everything is vectorised per block with carried state, so the result does not
-depend on how the stream is cut into blocks.
+then the end of the line, exactly on the 10 ms grid: the script engine counts its waits from
+there. It is reported pause_s + 10 ms after the last speech frame, so it lies in the past; the
+prompt due at the end + the script's wait is still ahead (waits before a line are >= 1 s,
+pause_s is 0.6 s by default).
+Digital zero (a muted mic, a lost device's fill) is never speech, whatever webrtcvad says.
+
+The end of the line is where its sound fades into the floor, not where webrtcvad stops: webrtcvad
+drops the soft ending of the last word (a decaying vowel, a final fricative, the release of a
+final stop) 10-250 ms early. So when a turn ends, its end is carried past the last speech frame
+over its *tail* (_line_end): frames TAIL_OVER_FLOOR_DB over the floor the turn began on (during a
+long turn the floor creeps up towards the agent's voice) and TAIL_OVER_NOISE_DB over the 90th
+percentile of the rest of the pause (babble or pink noise at the mic reach far over their
+floor), with dips of at most TAIL_DIP_FRAMES; after a longer gap, up to TAIL_GAP_FRAMES (a stop's
+closure), only a frame TAIL_BURST_DB higher still (the release) carries it on. A tail lasts
+MAX_TAIL_FRAMES and half the pause allowance at most; sound that goes on longer is noise, not a
+word's ending, and the end is then the last speech frame.
+Everything is vectorised per block with carried state (a turn's tail and pause are read back from
+the frame ring when it ends), so the result does not depend on how the stream is cut into blocks.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -26,7 +43,14 @@ from softphone_assist.core.events import Condition, ConditionChanged, LineStats
 ONSET_FRAMES = 3
 SPEECH_LEVEL_FRAMES = 100  # speech_dbov: speech frames of the last 1 s
 GATE_MEMORY = 2  # the gate uses the lowest of the floors now, 1 s ago and 2 s ago
-
+TAIL_OVER_FLOOR_DB = 6.0  # a word's soft ending: frames this far over the turn's floor, VAD or not
+TAIL_OVER_NOISE_DB = 3.0  # ... and over the loud frames of the pause after it (babble, pink noise):
+TAIL_NOISE_PCT = 90.0  # its 90th percentile
+TAIL_MIN_DBOV = -70.0  # on a digitally silent mic: the recording's own faint sound still counts
+TAIL_BURST_DB = 6.0  # a release after a closure: 6 dB over the tail gate
+TAIL_DIP_FRAMES = 3  # a dip this short under the gate does not break a soft ending
+TAIL_GAP_FRAMES = 15  # a final stop's closure (up to ~150 ms) before its release
+MAX_TAIL_FRAMES = 30  # 300 ms at most, and half the pause allowance (the rest is the noise heard)
 
 class AgentSpeechTracker:
     uses_vad = True  # the agent's own microphone: webrtcvad and the level over the mic floor
@@ -36,7 +60,9 @@ class AgentSpeechTracker:
         self.rate = rate
         self.config = config
         self._pause_frames = round(config.pause_s / FRAME_S)
-        self._ring = FrameRing(PADS, keep=max(SPEECH_LEVEL_FRAMES, GATE_MEMORY * SLOW_FRAMES) + HOP)
+        # the end of a turn reads the pause back from the frame that decides it (_line_end)
+        keep = max(SPEECH_LEVEL_FRAMES, GATE_MEMORY * SLOW_FRAMES, self._pause_frames + 1)
+        self._ring = FrameRing(PADS, keep=keep + HOP)
         self._floor = NoiseFloor(steady_path=False)  # a slow floor is enough to gate webrtcvad
         self._dc = DcOffset()
         self._next = 0
@@ -45,6 +71,9 @@ class AgentSpeechTracker:
         self._last_onset = -(10**9)  # last frame that completed ONSET_FRAMES speech frames
         self._last_break = -(10**9) + 1  # last frame at which a pause exceeded pause_s
         self._in_turn = False
+        # the soft end of a line (_line_end): the longest tail, the floor the current turn began on
+        self._max_tail = min(MAX_TAIL_FRAMES, self._pause_frames // 2)
+        self._turn_floor = math.inf
         self.features: AgentFrames | None = None  # per-frame features of the last block, for the coach
 
     @property
@@ -103,7 +132,9 @@ class AgentSpeechTracker:
         for k in range(1, GATE_MEMORY + 1):
             np.minimum(low, buf[FLOOR, c - k * SLOW_FRAMES : c - k * SLOW_FRAMES + n], out=low)
         buf[AGENT_FLOOR, c : c + n] = low
-        speech = vad & (buf[LEVEL, c : c + n] > np.maximum(low + SPEECH_OVER_FLOOR_DB, ABS_SPEECH_MIN_DBOV))
+        level = buf[LEVEL, c : c + n]  # zero runs read the last real level: `real` tells them apart
+        real = power > 0.0  # digital zero (a muted or lost mic) is never the agent speaking
+        speech = vad & real & (level > np.maximum(low + SPEECH_OVER_FLOOR_DB, ABS_SPEECH_MIN_DBOV))
         buf[AGENT_SPEECH, c : c + n] = speech
         self._next = a + n
 
@@ -117,9 +148,13 @@ class AgentSpeechTracker:
         onset = np.maximum.accumulate(np.where(run >= ONSET_FRAMES, idx, self._last_onset))
         brk = np.maximum.accumulate(np.where(quiet > self._pause_frames, idx, self._last_break))
         in_turn = onset > brk
+        was = np.concatenate([[self._in_turn], in_turn[:-1]])
+
+        # the floor the turn began on: during a long turn the floor creeps up towards the voice
+        begun = np.maximum.accumulate(np.where(in_turn & ~was, idx - a, -1))
+        turn_floor = np.where(begun >= 0, low[np.maximum(begun, 0)], self._turn_floor)
 
         out: list[ConditionChanged] = []
-        was = np.concatenate([[self._in_turn], in_turn[:-1]])
         for k in np.nonzero(in_turn != was)[0].tolist():
             i = a + k
             t = frame_time(i + 1)
@@ -127,7 +162,8 @@ class AgentSpeechTracker:
                 since = frame_time(i + 1 - int(run[k]))  # start of the first frame of the run
                 out.append(ConditionChanged(t, "agent", "speech", since, self._stats_at(i)))
             else:
-                since = frame_time(int(last_end[k]))
+                floor = min(float(turn_floor[k]), float(low[k]))
+                since = frame_time(self._line_end(int(last_end[k]), i, floor))
                 out.append(ConditionChanged(t, "agent", "silent", since, self._stats_at(i)))
 
         self._run = int(run[-1])
@@ -135,7 +171,34 @@ class AgentSpeechTracker:
         self._last_onset = int(onset[-1])
         self._last_break = int(brk[-1])
         self._in_turn = bool(in_turn[-1])
+        self._turn_floor = float(turn_floor[-1])
         return out
+
+    def _line_end(self, end: int, decided: int, floor: float) -> int:
+        """Frame index just after the line's sound (module doc): `end` (just after the last speech
+        frame) carried over the soft ending in the max_tail + 1 frames after it. The frames from
+        there to `decided` (the frame that ends the turn) are the noise the ending must stand over."""
+        w = self._max_tail + 1
+        ring = self._ring
+        level = ring.row(LEVEL, end, end + w)
+        real = ring.row(POWER, end, end + w) > 0.0  # digital zero reads the last level (repair)
+        noise = ring.row(LEVEL, end + w, decided + 1)
+        gate = max(floor + TAIL_OVER_FLOOR_DB, TAIL_MIN_DBOV,
+                   float(np.percentile(noise, TAIL_NOISE_PCT)) + TAIL_OVER_NOISE_DB if noise.size else -math.inf)
+        soft = real & (level > gate)
+        j = np.arange(w)
+        # the last speech frame (j = -1) and a release TAIL_BURST_DB over the gate are anchors; a
+        # soft frame counts when no dip of more than TAIL_DIP_FRAMES lies between it and an anchor
+        last_anchor = np.maximum.accumulate(np.where(real & (level > gate + TAIL_BURST_DB), j, -1))
+        last_soft = np.maximum.accumulate(np.where(soft, j, -1))
+        last_dip = np.maximum.accumulate(np.where(j - last_soft > TAIL_DIP_FRAMES, j, -2))
+        ok = soft & (last_dip < last_anchor)
+        last_ok = np.maximum.accumulate(np.where(ok, j, -1))
+        gaps = np.flatnonzero(j - last_ok > TAIL_GAP_FRAMES)  # nothing for that long: it is over
+        tail = np.flatnonzero(ok[: int(gaps[0]) if gaps.size else w])
+        if tail.size == 0 or tail[-1] == w - 1:
+            return end  # no soft ending; or sound that goes on past max_tail: noise, not the line
+        return end + int(tail[-1]) + 1
 
     def _level_at(self, i: int) -> float | None:
         p = self._ring.row(POWER, i + 1 - LEVEL_FRAMES, i + 1)
