@@ -16,6 +16,7 @@ Folders that do not exist are skipped with a note.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any
@@ -27,12 +28,13 @@ from _corpus import iter_calls, load_score_module
 
 from softphone_assist.core.config import DetectorConfig
 from softphone_assist.core.detect import CallerLineTracker
+from softphone_assist.core.detect.noise_model import NoiseModel
 
 score = load_score_module()
 DEFAULT = "/tmp/corpus/dev,/tmp/holdout/holdout,/tmp/holdout_b/holdout"
 
 
-def run(folder: str, rate: int, use_model: bool) -> dict[str, Any]:
+def run(folder: str, rate: int, use_model: bool | NoiseModel) -> dict[str, Any]:
     config = DetectorConfig()
     pairs = []
     for call in iter_calls(folder, rate, config.vad_mode):
@@ -50,7 +52,14 @@ def run(folder: str, rate: int, use_model: bool) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpora", default=DEFAULT)
+    ap.add_argument("--detectors", default="rules,model", help="which of rules,model to run")
+    ap.add_argument("--model", default="", help="a model file of one's own (default: the shipped one)")
     args = ap.parse_args()
+    model: bool | NoiseModel = True
+    if args.model:
+        with open(args.model) as f:
+            model = NoiseModel.from_json(json.load(f))
+    detectors = [d == "model" for d in args.detectors.split(",")]
     labels = score.LABELS
     print(f"{'corpus':<28} {'kHz':>3} {'detector':<8} {'calls':>5} {'macro-F1':>8} "
           + " ".join(f"{c[:10]:>10}" for c in labels) + "  target")
@@ -59,8 +68,8 @@ def main() -> int:
             print(f"{folder}: missing (dev: bench/bench_accuracy.py; hold-out: bench/make_holdout.py)")
             continue
         for rate in (16, 8):
-            for use_model in (False, True):
-                r = run(folder, rate, use_model)
+            for use_model in detectors:
+                r = run(folder, rate, model if use_model else False)
                 rec = [r["per_class"][c]["recall"] for c in labels]
                 met = r["macro_f1"] >= 0.95 and min(rec) >= 0.92
                 name = os.path.relpath(folder, "/tmp")

@@ -2,6 +2,10 @@
 """A held-out line-condition corpus: the dev corpus' rules with voices and noises dev never has.
 
     /tmp/corpus-venv/bin/python bench/make_holdout.py [--calls 120] [--out /tmp/holdout] [--jobs 2]
+    /tmp/corpus-venv/bin/python bench/make_holdout.py --train --calls 240 [--out /tmp/caller_train]
+
+`--train` builds instead the training split of bench/train_caller_model.py (TRAIN below): other
+voices and other noise generators than the hold-out's, so the hold-out stays unheard.
 
 Wraps ../shared/corpus/make_corpus.py (imported, not copied: the label rules, segment structure,
 levels, codecs, packet loss, sidecars and the label-rule check are exactly the dev corpus') and
@@ -25,7 +29,8 @@ Generated audio goes to <out>/holdout/ and is never committed. Score it like dev
 Bench-only needs (not in setup.sh: no test uses them): the corpus venv of CORPUS.md §7
 (/tmp/corpus-venv with numpy, scipy, soundfile; bench/bench_accuracy.py creates it), sox,
 espeak-ng, and `apt-get install asterisk-core-sounds-fr-wav asterisk-core-sounds-it-wav
-asterisk-core-sounds-ru-wav asterisk-core-sounds-es-wav`.
+asterisk-core-sounds-ru-wav asterisk-core-sounds-es-wav`; for --train also `apt-get install
+asterisk-prompt-it-menardi-wav asterisk-prompt-es-co asterisk-prompt-fr-armelle asterisk-moh-opsound-wav`.
 """
 
 from __future__ import annotations
@@ -89,6 +94,8 @@ def espeak_pool_files(pool: str) -> list[str]:
 
 
 def pool_files(pool: str) -> list[str]:
+    if pool in GSM_POOLS:
+        return gsm_pool_files(pool)
     return espeak_pool_files(pool) if pool in ESPEAK_POOLS else _asterisk_pool_files(pool)
 
 
@@ -192,29 +199,181 @@ HOLDOUT = {
 }
 
 
+# ---------------------------------------------------------------------------------------------
+# The training split (`--train`): material for bench/train_caller_model.py that shares neither a
+# voice nor a noise generator with the hold-out split, so the hold-out stays a test of lines the
+# model never heard. Voices: it_IT_f_Menardi (Italian, female; hold-out has the male Carlo),
+# Colombian Spanish (asterisk-prompt-es-co), French by Armelle Desjardins (asterisk-prompt-fr-armelle),
+# the dev speaker en_US Allison, and espeak-ng German, Polish and Cantonese (other languages and
+# variants than the hold-out's). Noises: real music on hold (asterisk-moh-opsound-wav, 8 kHz
+# recordings), small-group babble (2-5 talkers) and crowd babble of the training voices, typing and
+# rain (impulsive), a machine drone (harmonic, pitch wandering), traffic swells, wind gusts, and the
+# dev corpus' own five kinds. Seeds 90000 + i.
+# ---------------------------------------------------------------------------------------------
+GSM_POOLS = {"gsm/es_co": "/usr/share/asterisk/sounds/es", "gsm/fr_armelle": "/usr/share/asterisk/sounds/fr"}
+GSM_DIR = "/tmp/softphone-assist-train-gsm"
+MOH_DIR = "/usr/share/asterisk/moh"
+DE = [
+    "guten tag, ich habe ein problem mit meiner rechnung", "können sie mir bitte helfen",
+    "ich warte schon seit einer halben stunde", "meine kundennummer ist vier acht sieben zwei",
+    "das paket ist immer noch nicht angekommen", "ich möchte meinen vertrag kündigen",
+    "vielen dank, auf wiederhören", "könnten sie das bitte wiederholen", "die verbindung ist sehr schlecht",
+    "ich rufe wegen meiner bestellung an", "wann haben sie morgen geöffnet", "das ist leider nicht richtig",
+]
+PL = [
+    "dzień dobry, mam problem z moim kontem", "czy może mi pan pomóc", "czekam już pół godziny",
+    "mój numer klienta to siedem trzy dwa jeden", "paczka wciąż nie dotarła", "chcę anulować zamówienie",
+    "dziękuję bardzo, do widzenia", "proszę powtórzyć jeszcze raz", "rachunek jest za wysoki w tym miesiącu",
+    "dzwonię w sprawie reklamacji", "o której godzinie jest otwarte biuro", "nie słyszę pana dobrze",
+]
+YUE = [
+    "你好，我想查詢一下我嘅賬單", "唔該你幫我睇吓", "我已經等咗半個鐘", "我嘅電話號碼係九八七六五四三二",
+    "個包裹仲未到", "我想取消呢個訂單", "多謝你，拜拜", "你可唔可以講多一次", "今個月收費貴咗好多",
+    "我打嚟投訴", "你哋幾點關門", "我聽唔清楚",
+]
+TRAIN_ESPEAK = {"espeak/de+m2": ("de+m2", DE), "espeak/pl+f3": ("pl+f3", PL), "espeak/yue+m1": ("yue+m1", YUE)}
+
+
+def gsm_pool_files(pool: str) -> list[str]:
+    """The GSM prompts of a pool as WAVs (sox, once, into GSM_DIR), tones and animal noises excluded."""
+    src = GSM_POOLS[pool]
+    out = []
+    for f in sorted(glob.glob(os.path.join(src, "**", "*.gsm"), recursive=True)):
+        if any(w in os.path.basename(f) for w in mc.EXCLUDE_WORDS):
+            continue
+        dst = os.path.join(GSM_DIR, pool, os.path.relpath(f, src)[:-4] + ".wav")
+        if not os.path.exists(dst):
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            subprocess.run(["sox", "-D", "-R", "-t", "gsm", "-r", "8000", f, "-b", "16", dst], check=True)
+        out.append(dst)
+    return out
+
+
+_MOH: list[np.ndarray] = []
+
+
+def noise_moh(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Recorded music on hold: an excerpt of one of the asterisk-moh-opsound tracks, at 16 kHz."""
+    if not _MOH:
+        from scipy.signal import resample_poly
+
+        for f in sorted(glob.glob(os.path.join(MOH_DIR, "*.wav"))):
+            x, fs = mc._read_any(f)
+            _MOH.append(resample_poly(x, FS, fs))
+    track = _MOH[int(rng.integers(len(_MOH)))]
+    a = int(rng.integers(0, track.size - n))
+    return mc._unit(track[a : a + n].copy() + 1e-3 * rng.standard_normal(n))
+
+
+def noise_group(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """A few other people talking nearby (2-5 talkers), or a crowd (the corpus' 6-10)."""
+    if rng.random() < 0.5:
+        return mc.noise_babble(rng, n, ctx)
+    pool = ctx["babble_items"]
+    out = np.zeros(n)
+    for _ in range(int(rng.integers(2, 6))):
+        pos = int(rng.integers(0, FS // 2))
+        while pos < n:
+            _, u = pool[int(rng.integers(len(pool)))]
+            k = min(u.size, n - pos)
+            out[pos : pos + k] += u[:k] * 10 ** (rng.uniform(-6, 3) / 20)
+            pos += k + int(rng.uniform(0.05, 0.8) * FS)
+    return mc._unit(out + 1e-3 * rng.standard_normal(n))
+
+
+def noise_typing(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Keyboard typing (bursts of 5-15 ms broadband clicks, 3-12 a second, in words) or rain
+    (hundreds of tiny drops a second over a hiss)."""
+    x = np.zeros(n)
+    if rng.random() < 0.5:
+        pos = 0
+        rate = rng.uniform(3.0, 12.0)
+        while pos < n:
+            k = int(rng.uniform(0.005, 0.015) * FS)
+            seg = rng.standard_normal(k) * np.exp(-np.arange(k) / (0.3 * k)) * rng.uniform(0.3, 1.0)
+            x[pos : pos + min(k, n - pos)] += seg[: n - pos]
+            gap = rng.exponential(1.0 / rate) + (rng.uniform(0.3, 1.0) if rng.random() < 0.15 else 0.0)
+            pos += k + int(gap * FS)
+        return mc._unit(x + 0.02 * mc._unit(rng.standard_normal(n)))
+    count = rng.poisson(rng.uniform(200.0, 1500.0) * n / FS)
+    np.add.at(x, rng.integers(0, n, size=count), rng.standard_normal(count) * rng.exponential(1.0, count))
+    drop = np.exp(-np.arange(int(0.003 * FS)) / (0.0005 * FS))
+    return mc._unit(mc._unit(np.convolve(x, drop)[:n]) + 0.3 * mc._unit(_lowpass_noise(rng, n, 3000.0, 2.0)))
+
+
+def noise_drone(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """A machine (compressor, printer motor): a harmonic drone at 90-300 Hz whose pitch wanders,
+    over some broadband noise."""
+    t = np.arange(n) / FS
+    f0 = rng.uniform(90.0, 300.0) * (1.0 + 0.03 * np.sin(2 * np.pi * rng.uniform(0.2, 2.0) * t))
+    phase = 2 * np.pi * np.cumsum(f0) / FS
+    x = sum(np.sin(h * phase + rng.uniform(0, 6.3)) * rng.uniform(0.2, 1.0) / h for h in range(1, 12))
+    return mc._unit(mc._unit(x) + rng.uniform(0.1, 0.5) * mc._unit(_lowpass_noise(rng, n, 1000.0, 2.0)))
+
+
+def noise_traffic(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """A street: low-passed noise that swells as vehicles pass (every 1-4 s)."""
+    t = np.arange(n) / FS
+    env = np.full(n, 0.3)
+    pos = rng.uniform(-1.0, 1.0)
+    while pos < n / FS + 1.0:
+        env += rng.uniform(0.5, 2.0) * np.exp(-((t - pos) / rng.uniform(0.4, 1.2)) ** 2)
+        pos += rng.uniform(1.0, 4.0)
+    return mc._unit(env * mc._unit(_lowpass_noise(rng, n, rng.uniform(200.0, 600.0), 2.0)))
+
+
+def noise_wind(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Wind on the microphone: low-frequency noise in gusts (random modulation at 0.3-3 Hz)."""
+    env = np.abs(_lowpass_noise(rng, n, rng.uniform(0.3, 3.0), 4.0))
+    env = env / (env.mean() + 1e-12) + 0.2
+    return mc._unit(env * mc._unit(_lowpass_noise(rng, n, rng.uniform(150.0, 500.0), 3.0)))
+
+
+TRAIN = {
+    "seed_base": 90000,
+    "max_calls": 400,
+    "pools": {"it": ["it_IT_f_Menardi"], "es": ["gsm/es_co"], "fr": ["gsm/fr_armelle"], "en": ["en_US_f_Allison"],
+              "de": ["espeak/de+m2"], "pl": ["espeak/pl+f3"], "yue": ["espeak/yue+m1"]},
+    "pool_weights": {"it": 0.2, "es": 0.2, "fr": 0.2, "en": 0.1, "de": 0.1, "pl": 0.1, "yue": 0.1},
+    "babble_pools": ["it_IT_f_Menardi", "gsm/es_co", "gsm/fr_armelle", "en_US_f_Allison"],
+    "noise_types": {"moh": 0.16, "group": 0.16, "typing": 0.14, "drone": 0.1, "traffic": 0.1, "wind": 0.1,
+                    "white": 0.05, "pink": 0.05, "brown": 0.05, "gsm_buzz": 0.05, "babble": 0.04},
+}
+
+
 def install() -> None:
     mc.SPLITS["holdout"] = HOLDOUT
+    mc.SPLITS["train"] = TRAIN
+    ESPEAK_POOLS.update(TRAIN_ESPEAK)
     mc.pool_files = pool_files
     mc.NOISES.update({"hum": noise_hum, "crackle": noise_crackle, "fan": noise_fan, "car": noise_car,
-                      "music": noise_music})
+                      "music": noise_music, "moh": noise_moh, "group": noise_group, "typing": noise_typing,
+                      "drone": noise_drone, "traffic": noise_traffic, "wind": noise_wind})
 
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    missing = [p for v in HOLDOUT["pools"].values() for p in v  # type: ignore[attr-defined]
-               if p not in ESPEAK_POOLS and not glob.glob(os.path.join(mc.ASTERISK, p))]
+    split = "holdout"
+    if "--train" in args:  # the training split (see TRAIN): nothing in common with the hold-out's sources
+        args.remove("--train")
+        split = "train"
+    cfg = TRAIN if split == "train" else HOLDOUT
+    install()
+    missing = [p for v in cfg["pools"].values() for p in v  # type: ignore[attr-defined]
+               if p not in ESPEAK_POOLS and p not in GSM_POOLS and not glob.glob(os.path.join(mc.ASTERISK, p))]
+    if split == "train" and not glob.glob(os.path.join(MOH_DIR, "*.wav")):
+        missing.append(MOH_DIR)
     if missing or shutil.which("espeak-ng") is None or shutil.which("sox") is None:
         raise SystemExit(f"missing voices {missing} or espeak-ng/sox: see this script's docstring")
-    if "--seed-base" in args:  # a second, untouched hold-out: other seeds, same sources
+    if "--seed-base" in args:  # a second, untouched set: other seeds, same sources
         k = args.index("--seed-base")
-        HOLDOUT["seed_base"] = int(args[k + 1])
+        cfg["seed_base"] = int(args[k + 1])
         del args[k : k + 2]
-    install()
     if "--calls" not in args:
         args += ["--calls", "120"]
     if "--out" not in args:
-        args += ["--out", "/tmp/holdout"]
-    mc.main(["--split", "holdout", *args])
+        args += ["--out", "/tmp/holdout" if split == "holdout" else "/tmp/caller_train"]
+    mc.main(["--split", split, *args])
 
 
 if __name__ == "__main__":

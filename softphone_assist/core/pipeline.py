@@ -94,7 +94,12 @@ def _merged(out: list[Update], hints: list[CoachHint]) -> list[Update]:
 
 
 class _Framer:
-    """Keeps the samples of one channel that do not yet fill a whole frame."""
+    """Keeps the samples of one channel that do not yet fill a whole frame.
+
+    A block is framed in place (the frames `take` returns may be views of the caller's array,
+    read before `feed` returns); what is left over is copied, so that a caller may reuse its
+    buffer afterwards.
+    """
 
     def __init__(self, n: int) -> None:
         self.n = n
@@ -102,15 +107,19 @@ class _Framer:
 
     def push(self, samples: np.ndarray) -> None:
         x = np.asarray(samples, dtype=np.float64).reshape(-1)
-        self._rest = np.concatenate((self._rest, x)) if self._rest.size else x.copy()
+        self._rest = np.concatenate((self._rest, x)) if self._rest.size else x  # x: `take` or `keep` copies
 
     def available(self) -> int:
         return self._rest.size // self.n
 
     def take(self, frames: int) -> np.ndarray:
         k = frames * self.n
-        out, self._rest = self._rest[:k].reshape(frames, self.n), self._rest[k:]
+        out, self._rest = self._rest[:k].reshape(frames, self.n), self._rest[k:].copy()
         return out
+
+    def keep(self) -> None:
+        """Own the samples left over when nothing was taken (they may be the caller's array)."""
+        self._rest = self._rest.copy()
 
 
 class Pipeline:
@@ -192,6 +201,9 @@ class Pipeline:
         if self._agent_in is not None:
             n = min(n, self._agent_in.available())
         if n == 0:
+            self._caller_in.keep()
+            if self._agent_in is not None:
+                self._agent_in.keep()
             return self.flush_until(self.t)
         first = self._frames_done
         cframes = self._caller_in.take(n)

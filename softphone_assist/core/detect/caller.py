@@ -10,8 +10,8 @@ Every HOP frames (50 ms) the tracker estimates, from the frames already final:
 * whether speech is present: a speech frame within the pause allowance.
 
 It applies the label rules (rules.py), lets a small learned model (noise_model.py) turn a
-speech/low_volume verdict into noisy where the noise never pauses the way a line floor does,
-and smooths the result (smoothing.py).
+speech/low_volume verdict into noisy where the noise never pauses the way a line floor does
+(the model is evaluated only at those evaluations), and smooths the result (smoothing.py).
 
 Tones (tones.py: ringback, busy, DTMF, fax...) are not the caller: their frames count neither as
 speech nor as noise, and while a tone was heard within 0.6 s and no caller speech is present the
@@ -64,7 +64,9 @@ from softphone_assist.core.detect.levels import (
     reported,
 )
 from softphone_assist.core.detect.noise_model import LONG as NOISE_MODEL_FRAMES
-from softphone_assist.core.detect.noise_model import NoiseModel, hop_features, shipped_model
+from softphone_assist.core.detect.noise_model import NOISE_GATE_DBOV, NoiseModel, hop_features, shipped_model
+from softphone_assist.core.detect.noise_model import WINDOW as NOISE_WINDOW
+from softphone_assist.core.detect.noise_model import _levels as _noise_levels
 from softphone_assist.core.detect.rules import CODES, rule_codes
 from softphone_assist.core.detect.smoothing import ConditionSmoother
 from softphone_assist.core.detect.tones import ToneInfo, ToneTracker, same_info
@@ -207,19 +209,33 @@ class CallerLineTracker:
         s_db = np.where(last_measured >= 0, s_now[np.maximum(last_measured, 0)], carried)
         rule = rule_codes(s_db, present, n_db, noise_known, self.config)
         if self._model is not None or self.feature_sink is not None:
-            feats = hop_features(view, self._span - SPEECH_LAG, s_db, n_db)
-            if self.feature_sink is not None:
-                self.feature_sink.append((hops.copy(), feats, rule.copy()))
+            # the model is asked only where its answer can matter: the rules hear a talker, its 2 s
+            # window holds the line, not the time before the call, and no tone is in that window
+            # (its level statistics would read a tone as line noise)
+            voiced = ((rule == rules.SPEECH) | (rule == rules.LOW_VOLUME)) & (hops >= NOISE_MODEL_FRAMES)
+            if tw is not None:
+                voiced &= ~tw[:, self._span - NOISE_MODEL_FRAMES :].any(axis=1)
+            rows = np.flatnonzero(voiced)
+            if self.feature_sink is None and self._model is not None and rows.size:
+                # NoiseModel.is_noisy says no wherever the quiet tenth of the last second (its p10
+                # feature) is under NOISE_GATE_DBOV, so those rows need no features (most of a talker
+                # over a quiet line): p10 >= the gate <=> at most a tenth of the levels are under it
+                under = (_noise_levels(view[LEVEL, rows, -NOISE_WINDOW:]) < NOISE_GATE_DBOV).sum(axis=1)
+                rows = rows[under <= NOISE_WINDOW // 10]
+            vote = np.zeros(hops.size, dtype=bool)
+            if rows.size:
+                feats = hop_features(view, self._span - SPEECH_LAG, s_db[rows], n_db[rows], rows)
+                if self.feature_sink is not None:
+                    self.feature_sink.append((hops[rows], feats, rule[rows]))
+                if self._model is not None:
+                    vote[rows] = self._model.is_noisy(feats, rule[rows] == rules.LOW_VOLUME)
             if self._model is not None:
-                # the model must agree with itself over two evaluations in a row (one is a blip)
-                vote = self._model.is_noisy(feats)
-                sure = vote & np.concatenate([[self._noisy_vote], vote[:-1]])
-                self._noisy_vote = bool(vote[-1])
-                # and it needs its 2 s window filled with the line, not with the time before the call
-                voiced = ((rule == rules.SPEECH) | (rule == rules.LOW_VOLUME)) & (hops >= NOISE_MODEL_FRAMES)
-                if tw is not None:  # its level statistics would read a tone as line noise
-                    voiced &= ~tw[:, self._span - NOISE_MODEL_FRAMES :].any(axis=1)
-                rule = np.where(voiced & sure, rules.NOISY, rule)
+                # the model must agree with itself over two evaluations in a row (one is a blip);
+                # an evaluation where the rules themselves said noisy agrees
+                agree = vote | (rule == rules.NOISY)
+                sure = vote & np.concatenate([[self._noisy_vote], agree[:-1]])
+                self._noisy_vote = bool(agree[-1])
+                rule = np.where(sure, rules.NOISY, rule)
         if tw is not None:  # a tone heard lately and no caller speech (speech over a tone is speech)
             rule = np.where(tw[:, self._span - TONE_GAP_FRAMES :].any(axis=1) & ~present, TONE, rule)
         codes = rule.tolist()

@@ -39,12 +39,16 @@ class DcOffset:
     def remove(self, frames: np.ndarray, power: np.ndarray) -> np.ndarray:
         """The frames' mean square about the DC estimate; digital-zero frames stay exactly 0."""
         means = frames.mean(axis=1)
-        dc = np.empty_like(means)
-        y = self.value
-        for k, m in enumerate(means.tolist()):  # ~100 steps per second of audio
-            y = m if y is None else y + DC_FOLLOW * (m - y)
-            dc[k] = y
+        ms = means.tolist()
+        if not ms:
+            return np.where(power > 0.0, power, 0.0)
+        y = ms[0] if self.value is None else self.value
+        # ~100 steps per second of audio, one by one in this order: a vectorised filter would round
+        # differently (the first step leaves y = the first mean exactly, as a start should)
+        follow = DC_FOLLOW
+        steps = [y := y + follow * (m - y) for m in ms]
         self.value = y
+        dc = np.array(steps)
         # mean((x - d)^2) = mean(x^2) - 2 d mean(x) + d^2
         ac = np.maximum(power - 2.0 * dc * means + dc * dc, 0.0)
         return np.where(power > 0.0, ac, 0.0)

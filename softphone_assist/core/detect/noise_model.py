@@ -4,14 +4,19 @@ The label rules need N, the noise under the talker. The level tracker measures i
 pauses, so noise that never pauses the way a line floor does — music, crackle, babble, or any
 noise in the first second after it starts under a turn — reads as a talker over a quiet line.
 What such lines share is physical: the quiet end of the level distribution stays high, the
-level swings less than a talker's over a silent line, clicks carry power the median removes.
-A logistic model over those per-hop statistics (FEATURES), trained on the dev corpus by
-bench/train_caller_model.py, gives P(noisy); where the rules say speech or low_volume and the
-model is sure (P >= its threshold) at two evaluations in a row, the line is noisy. The model is
-only asked where its physics holds: the quiet tenth of the last second is at least -60 dBov
-(NOISE_GATE_DBOV: over a quiet floor a talker is a talker), its 2 s window holds the call, not
-the time before it, and no tone (tones.py) was heard in that window. Weights ship as
-caller_noise_model.json next to this file; numpy only, deterministic.
+level swings less than a talker's over a silent line, clicks carry power the median removes,
+and the envelope lacks a talker's rhythm — syllables come at 2.5-8 Hz and fall between them
+towards the line's floor and colour (a stationary hum or fan has no rhythm, music's comes in
+beats and sustained notes, babble's many talkers blur it). A model with one small tanh hidden
+layer over those per-hop statistics (FEATURES) gives P(noisy); it is trained by
+bench/train_caller_model.py on the dev corpus and on a training split with other voices and
+noise kinds (bench/make_holdout.py --train), never on the hold-out split. Where the rules say
+speech or low_volume and the model is sure (P >= its threshold) at two evaluations in a row,
+the line is noisy. The model is only asked where its physics holds: the quiet tenth of the
+last second is at least -60 dBov (NOISE_GATE_DBOV: over a quiet floor a talker is a talker),
+its 2 s window holds the call, not the time before it, and no tone (tones.py) was heard in
+that window. Weights ship as caller_noise_model.json next to this file; numpy only,
+deterministic.
 """
 
 from __future__ import annotations
@@ -35,10 +40,29 @@ LEVEL_MIN_DBOV = -100.0  # digital zero reads -120; clipped so one lost packet d
 FEATURES = (
     "n_db", "s_db", "snr_db", "p10", "p50", "p90", "range_90_10", "range_50_10", "p10_short",
     "range_short", "spike_db", "tilt_median", "tilt_spread", "speech_fraction", "p10_over_n",
-    "p5_long", "range_long",
+    "p5_long", "range_long", "mod_syllabic", "mod_slow", "mod_db", "level_tilt_corr", "delta_mean",
+    "p10_recent", "range_recent", "rise_db",
 )
 _RANKS = (WINDOW // 10, WINDOW // 2, WINDOW - WINDOW // 10)
 _SHORT_RANKS = (SHORT // 10, SHORT - SHORT // 10)
+ENV_STEP = 2  # the envelope rhythm is read on 20 ms levels (up to 8 Hz needs no finer)
+RECENT = 30  # 0.3 s: what a noise that has just started looks like before it fills the longer windows
+_RECENT_RANKS = (RECENT // 10, RECENT - RECENT // 10)
+
+
+def _modulation_basis() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hann-windowed cosine and sine rows at 0.5 Hz steps (0.5-8 Hz) over the 2 s window of
+    20 ms levels, and which of them are syllabic (2.5-8 Hz: speech's 4 Hz rhythm) and slow
+    (0.5-2 Hz: a beat, a swell)."""
+    t = np.arange(LONG // ENV_STEP) * 0.01 * ENV_STEP
+    hz = 0.5 * np.arange(1, 17)
+    win = np.hanning(t.size)[:, None]
+    basis = np.concatenate([np.cos(2 * np.pi * t[:, None] * hz), np.sin(2 * np.pi * t[:, None] * hz)], axis=1)
+    return basis * win, (hz >= 2.5) & (hz <= 8.0), hz <= 2.0
+
+
+_BASIS, _SYLLABIC, _SLOW = _modulation_basis()
+_HANN = np.hanning(LONG // ENV_STEP)
 
 
 def _levels(level: np.ndarray) -> np.ndarray:
@@ -47,26 +71,60 @@ def _levels(level: np.ndarray) -> np.ndarray:
     return np.clip(np.where(np.isposinf(level), LEVEL_MIN_DBOV, level), LEVEL_MIN_DBOV, 10.0)
 
 
-def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.ndarray) -> np.ndarray:
-    """(count, len(FEATURES)) statistics of each evaluation's last second.
+def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.ndarray,
+                 rows: np.ndarray | None = None) -> np.ndarray:
+    """(count, len(FEATURES)) statistics of each evaluation's last 2 s.
 
     `view`: the tracker's (rows, count, span) windows ending at each evaluation; `speech_end`:
-    the column just after the last final SPEECH flag; s_db, n_db: the tracker's S and N.
+    the column just after the last final SPEECH flag; s_db, n_db: the tracker's S and N. `rows`:
+    only these evaluations (indices into count; s_db and n_db are then already theirs).
+
+    Besides level percentiles, the envelope's rhythm: the share of the level's fluctuation over
+    the last 2 s at syllabic rates (2.5-8 Hz: a talker's ~4 Hz) and at slow ones (0.5-2 Hz: music's
+    beat, traffic's swell), its syllabic depth, how level and spectral tilt move together (voiced
+    syllables are loud and dark, the pauses between them the line's colour), and the mean
+    frame-to-frame level step.
     """
-    lv = _levels(view[LEVEL, :, -WINDOW:])
+    sel = slice(None) if rows is None else rows
+    lv_long = _levels(view[LEVEL, sel, -LONG:])
+    lv = lv_long[:, -WINDOW:]
     q = np.partition(lv, _RANKS, axis=1)
     p10, p50, p90 = (q[:, r] for r in _RANKS)
     qs = np.partition(lv[:, -SHORT:], _SHORT_RANKS, axis=1)
     p10s, p90s = qs[:, _SHORT_RANKS[0]], qs[:, _SHORT_RANKS[1]]
-    ql = np.partition(_levels(view[LEVEL, :, -LONG:]), (LONG // 20, LONG // 2), axis=1)
+    ql = np.partition(lv_long, (LONG // 20, LONG // 2), axis=1)
     p5l, p50l = ql[:, LONG // 20], ql[:, LONG // 2]
-    power = view[POWER, :, -WINDOW - 1 : -1].sum(axis=1)
-    spike = view[SPIKE, :, -WINDOW - 1 : -1].sum(axis=1)
+    power = view[POWER, sel, -WINDOW - 1 : -1].sum(axis=1)
+    spike = view[SPIKE, sel, -WINDOW - 1 : -1].sum(axis=1)
     spike_db = 10.0 * np.log10((spike + 1e-3) / (power + 1e-3))
-    tl = np.partition(view[TILT, :, -SHORT:], (*_SHORT_RANKS, SHORT // 2), axis=1)
+    tilt = view[TILT, sel, -WINDOW:]
+    tl = np.partition(tilt[:, -SHORT:], (*_SHORT_RANKS, SHORT // 2), axis=1)
     tilt_med = tl[:, SHORT // 2]
     tilt_spread = tl[:, _SHORT_RANKS[1]] - tl[:, _SHORT_RANKS[0]]
-    speech_frac = view[SPEECH, :, speech_end - WINDOW : speech_end].mean(axis=1)
+    speech_frac = view[SPEECH, sel, speech_end - WINDOW : speech_end].mean(axis=1)
+    # envelope rhythm over 2 s (levels floored 50 dB under the window's loudest: a digitally
+    # silent gap or a lost packet is a dip, not a 70 dB cliff); shares of the fluctuation's
+    # energy (Hann-windowed, Parseval) at syllabic and at slow rates
+    env = (lv_long[:, 0::ENV_STEP] + lv_long[:, 1::ENV_STEP]) * 0.5  # 20 ms means (ENV_STEP = 2)
+    env = np.maximum(env, env.max(axis=1, keepdims=True) - 50.0)
+    env -= env.mean(axis=1, keepdims=True)
+    spec = env @ _BASIS
+    spec *= spec
+    half = _SYLLABIC.size
+    mod = spec[:, :half] + spec[:, half:]
+    total = (env * env) @ (_HANN * _HANN) * (env.shape[1] / 2) + 1e-6
+    syllabic = mod[:, _SYLLABIC].sum(axis=1)
+    slow = mod[:, _SLOW].sum(axis=1)
+    lc = lv - lv.mean(axis=1, keepdims=True)
+    tc = np.clip(tilt, -40.0, 10.0)
+    tc -= tc.mean(axis=1, keepdims=True)
+    corr = (lc * tc).sum(axis=1) / np.sqrt((lc * lc).sum(axis=1) * (tc * tc).sum(axis=1) + 1e-6)
+    delta = np.minimum(np.abs(np.diff(lv, axis=1)), 20.0).mean(axis=1)
+    # onset: the quiet and loud ends of the last 0.3 s, and how far the recent half second rose
+    # over the second before the last one (mean levels)
+    qr = np.partition(lv[:, -RECENT:], _RECENT_RANKS, axis=1)
+    p10r, p90r = qr[:, _RECENT_RANKS[0]], qr[:, _RECENT_RANKS[1]]
+    rise = lv[:, -SHORT:].mean(axis=1) - lv_long[:, : LONG - WINDOW].mean(axis=1)
     s = np.clip(s_db, LEVEL_MIN_DBOV, 0.0)
     n = np.clip(n_db, LEVEL_MIN_DBOV, 0.0)
     every = {
@@ -75,6 +133,9 @@ def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.n
         "spike_db": np.maximum(spike_db, -40.0), "tilt_median": np.clip(tilt_med, -40.0, 10.0),
         "tilt_spread": np.minimum(tilt_spread, 40.0), "speech_fraction": speech_frac,
         "p10_over_n": np.clip(p10 - n, -20.0, 60.0), "p5_long": p5l, "range_long": p50l - p5l,
+        "mod_syllabic": syllabic / total, "mod_slow": slow / total,
+        "mod_db": 10.0 * np.log10(syllabic + 1e-3), "level_tilt_corr": corr, "delta_mean": delta,
+        "p10_recent": p10r, "range_recent": p90r - p10r, "rise_db": np.clip(rise, -40.0, 60.0),
     }
     return np.stack([every[f] for f in FEATURES], axis=1)
 
@@ -90,6 +151,7 @@ class NoiseModel:
     out_w: np.ndarray  # (hidden,) or (features,) when there is no hidden layer
     out_b: float
     threshold: float
+    threshold_low_volume: float | None = None  # where the rules say low_volume; None: `threshold`
 
     def probability(self, feats: np.ndarray) -> np.ndarray:
         z = (feats - self.mean) / self.scale
@@ -97,18 +159,22 @@ class NoiseModel:
             z = np.tanh(z @ self.hidden_w + self.hidden_b)
         return 1.0 / (1.0 + np.exp(-(z @ self.out_w + self.out_b)))
 
-    def is_noisy(self, feats: np.ndarray) -> np.ndarray:
-        """P(noisy) >= threshold, and only where the quiet tenth of the last second is at most
-        NOISE_GATE_DB under the rules' noise threshold: a line whose pauses fall to a quiet floor
-        is a talker over that floor, whatever the model extrapolates."""
+    def is_noisy(self, feats: np.ndarray, low_volume: np.ndarray | None = None) -> np.ndarray:
+        """P(noisy) >= threshold (threshold_low_volume where `low_volume`), and only where the
+        quiet tenth of the last second is at least NOISE_GATE_DBOV: a line whose pauses fall to
+        a quiet floor is a talker over that floor, whatever the model extrapolates."""
         loud_pauses = feats[:, FEATURES.index("p10")] >= NOISE_GATE_DBOV
-        return loud_pauses & (self.probability(feats) >= self.threshold)
+        thr = np.full(feats.shape[0], self.threshold)
+        if low_volume is not None and self.threshold_low_volume is not None:
+            thr = np.where(low_volume, self.threshold_low_volume, thr)
+        return loud_pauses & (self.probability(feats) >= thr)
 
     def to_json(self) -> dict[str, object]:
         return {
             "features": list(FEATURES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
             "hidden_w": self.hidden_w.tolist(), "hidden_b": self.hidden_b.tolist(),
             "out_w": self.out_w.tolist(), "out_b": self.out_b, "threshold": self.threshold,
+            "threshold_low_volume": self.threshold_low_volume,
         }
 
     @classmethod
@@ -122,7 +188,12 @@ class NoiseModel:
 
         hidden_w = arr("hidden_w").reshape(nf, -1)
         return cls(arr("mean"), arr("scale"), hidden_w, arr("hidden_b").reshape(-1), arr("out_w").reshape(-1),
-                   float(d["out_b"]), float(d["threshold"]))  # type: ignore[arg-type]
+                   float(d["out_b"]), float(d["threshold"]),  # type: ignore[arg-type]
+                   _optional(d.get("threshold_low_volume")))
+
+
+def _optional(v: object) -> float | None:
+    return None if v is None else float(v)  # type: ignore[arg-type]
 
 
 _MODEL: NoiseModel | None = None

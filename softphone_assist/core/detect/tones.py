@@ -279,14 +279,18 @@ class ToneTracker:
         ring.buf[_TONE, c : c + b - a] = 0.0
         ring.buf[_MASK, c : c + b - a] = np.inf
         ring.end = b
-        x = frames[:, 0 :: self._down]
+        hist = self._samples.shape[0]
         if self._down > 1:  # means of neighbouring samples: a cheap low-pass before the decimation
-            x = x.copy()
-            for k in range(1, self._down):
+            # written straight after the kept history, summed in the same order as one at a time
+            samples = np.empty((hist + frames.shape[0], self._fl))
+            samples[:hist] = self._samples
+            x = samples[hist:]
+            np.add(frames[:, 0 :: self._down], frames[:, 1 :: self._down], out=x)
+            for k in range(2, self._down):
                 x += frames[:, k :: self._down]
             x *= 1.0 / self._down
-        hist = self._samples.shape[0]
-        samples = np.concatenate((self._samples, x))
+        else:
+            samples = np.concatenate((self._samples, frames))
         levels = np.concatenate((self._levels, level))
         tilts = np.concatenate((self._tilts, tilt))
         self._next = b
@@ -316,7 +320,8 @@ class ToneTracker:
             win = flat[starts[:, None] + np.arange(WINDOW)[None, :]]
             for k, pk in zip(gated.tolist(), _spectrum_peaks(win), strict=True):
                 peaks[k] = pk
-        if not gated.size and self._prev_hop is None and self._current is None:  # no tone yet: the usual case
+        if self._prev_hop is None and self._current is None and all(pk is None for pk in peaks):
+            # no tone yet, and none in these windows: the usual case (each hop would change nothing)
             self.hop_info, self.hop_end = [None] * count, [self._burst_end] * count
             return
         for k in range(count):
