@@ -26,7 +26,7 @@ GREETING = "en_US_f_Allison/conf-onlyperson"  # 3.2 s
 LINE = "en_US_f_Allison/pls-hold-while-try"  # 2.4 s
 SHORT = "en_US_f_Allison/vm-leavemsg"  # 2.1 s
 CALLER = ("it_IT_m_Carlo/agent-pass", "it_IT_m_Carlo/auth-incorrect", "it_IT_m_Carlo/agent-incorrect")
-END_TOLERANCE_S = 0.25  # the detected end of a line vs the last sample of the recording (quiet tails)
+END_TOLERANCE_S = 0.05  # the detected end of a line vs the recording's last frame of sound (issue 9 §2)
 START = "2026-11-23T14:00:00"
 
 

@@ -97,6 +97,7 @@ def audit_main(args: argparse.Namespace) -> int:
     done = {r.get("sha256"): r for r in read_rows(out) if r.get("sha256")}
     todo: list[Path] = []
     mine: dict[str, Path] = {}  # sha256 -> path, the calls of this run (a copy of a call counts once)
+    known: dict[Path, str] = {}  # path -> sha256, handed to the workers so no file is hashed twice
     skipped = 0
     for p in calls:
         try:
@@ -106,7 +107,7 @@ def audit_main(args: argparse.Namespace) -> int:
             continue
         if sha in mine:
             continue
-        mine[sha] = p
+        mine[sha], known[p] = p, sha
         if sha in done:
             skipped += 1
         else:
@@ -119,7 +120,7 @@ def audit_main(args: argparse.Namespace) -> int:
                desc="auditing", bar_format="{desc}: {n_fmt}/{total_fmt} calls |{bar}| {postfix} ETA {remaining}")
     audio_done = 0.0
     jobs = args.jobs or os.cpu_count() or 1
-    results = run_calls(todo, options, jobs=jobs, scheduler=scheduler)
+    results = run_calls(todo, options, jobs=jobs, scheduler=scheduler, known=known, draw_to=out)
     try:
         for row in results:
             writer.write(row)

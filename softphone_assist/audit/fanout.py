@@ -1,8 +1,9 @@
 """Run `audit_one` over many calls: in this process, a local process pool, or a Dask cluster.
 
 A thin layer: each call is one task `audit_one(path, options)` whose result is a small row; rows
-come back as calls finish (any order). On a Dask cluster the workers read the files by path
-(shared storage) and send back only the rows; nothing here schedules work itself.
+come back as calls finish (any order). Local workers also draw the call's timeline picture into
+`draw_to` (audit/pictures.py). On a Dask cluster the workers read the files by path (shared
+storage) and send back only the rows; nothing here schedules work itself.
 """
 
 from __future__ import annotations
@@ -11,17 +12,30 @@ import concurrent.futures as cf
 import itertools
 import multiprocessing
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from softphone_assist.audit.one import AuditOptions, audit_one
+from softphone_assist.audit.pictures import draw_if_missing
 from softphone_assist.core.errors import UserError
 
 
-def run_here(paths: Sequence[Path], options: AuditOptions) -> Iterator[dict[str, Any]]:
+def audit_and_draw(path: Path, options: AuditOptions, sha256: str | None, draw_to: Path | None) -> dict[str, Any]:
+    row = audit_one(path, options, sha256)
+    if draw_to is not None:
+        draw_if_missing(draw_to, row)
+    return row
+
+
+def _audit_hashed(path: str, sha256: str | None, options: AuditOptions) -> dict[str, Any]:
+    return audit_one(path, options, sha256)  # client.map maps over the positional arguments
+
+
+def run_here(paths: Sequence[Path], options: AuditOptions, known: Mapping[Path, str],
+             draw_to: Path | None) -> Iterator[dict[str, Any]]:
     for p in paths:
-        yield audit_one(p, options)
+        yield audit_and_draw(p, options, known.get(p), draw_to)
 
 
 def _ignore_sigint() -> None:
@@ -37,7 +51,8 @@ def local_pool(jobs: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
 
 
-def run_pool(paths: Sequence[Path], options: AuditOptions, jobs: int) -> Iterator[dict[str, Any]]:
+def run_pool(paths: Sequence[Path], options: AuditOptions, jobs: int, known: Mapping[Path, str],
+             draw_to: Path | None) -> Iterator[dict[str, Any]]:
     """At most 2 x `jobs` calls handed out at a time, so a Ctrl-C or a crash loses only those."""
     pool = local_pool(jobs)
     todo = iter(paths)
@@ -45,7 +60,7 @@ def run_pool(paths: Sequence[Path], options: AuditOptions, jobs: int) -> Iterato
     try:
         while True:
             for p in itertools.islice(todo, 2 * jobs - len(running)):
-                running.add(pool.submit(audit_one, p, options))
+                running.add(pool.submit(audit_and_draw, p, options, known.get(p), draw_to))
             if not running:
                 return
             done, running = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -56,7 +71,8 @@ def run_pool(paths: Sequence[Path], options: AuditOptions, jobs: int) -> Iterato
         pool.shutdown(wait=not running, cancel_futures=True)
 
 
-def run_dask(paths: Sequence[Path], options: AuditOptions, address: str) -> Iterator[dict[str, Any]]:
+def run_dask(paths: Sequence[Path], options: AuditOptions, address: str,
+             known: Mapping[Path, str]) -> Iterator[dict[str, Any]]:
     try:
         from distributed import Client, as_completed
     except ModuleNotFoundError:
@@ -68,19 +84,23 @@ def run_dask(paths: Sequence[Path], options: AuditOptions, address: str) -> Iter
         raise UserError(f"--scheduler {address}: cannot reach the Dask scheduler ({e})") from None
     try:
         # the command passes absolute paths: a worker's working folder is its own
-        futures = client.map(audit_one, [str(p) for p in paths], options=options, pure=False)
+        futures = client.map(_audit_hashed, [str(p) for p in paths], [known.get(p) for p in paths],
+                             options=options, pure=False)
         for _fut, row in as_completed(futures, with_results=True):
             yield row
     finally:
         client.close()
 
 
-def run_calls(paths: Sequence[Path], options: AuditOptions, *, jobs: int,
-              scheduler: str | None) -> Iterator[dict[str, Any]]:
+def run_calls(paths: Sequence[Path], options: AuditOptions, *, jobs: int, scheduler: str | None,
+              known: Mapping[Path, str] | None = None, draw_to: Path | None = None) -> Iterator[dict[str, Any]]:
+    """`known`: sha256 already computed per path; `draw_to`: the output folder of local workers'
+    pictures (not used on a cluster, whose workers may not see it: the report draws those)."""
+    known = known or {}
     if not paths:
         return iter(())
     if scheduler:
-        return run_dask(paths, options, scheduler)
+        return run_dask(paths, options, scheduler, known)
     if jobs <= 1 or len(paths) == 1:
-        return run_here(paths, options)
-    return run_pool(paths, options, min(jobs, len(paths)))
+        return run_here(paths, options, known, draw_to)
+    return run_pool(paths, options, min(jobs, len(paths)), known, draw_to)

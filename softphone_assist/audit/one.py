@@ -89,11 +89,13 @@ def lanes(tl: CallTimeline) -> dict[str, Any]:
     }
 
 
-def audit_one(path: str | Path, options: AuditOptions) -> dict[str, Any]:
+def audit_one(path: str | Path, options: AuditOptions, sha256: str | None = None) -> dict[str, Any]:
+    """One call's row. `sha256`: the file's hash when the caller already computed it (the command
+    hashes every file to skip those already audited; reading a file twice costs ~0.2 s per hour)."""
     path = Path(path)
     row: dict[str, Any] = {"file": str(path)}
     try:
-        row["sha256"] = sha256_of(path)
+        row["sha256"] = sha256 or sha256_of(path)
         records, run = timeline_records(path, options)
         info = run.info
         assert info is not None  # set as soon as the file is open

@@ -24,7 +24,8 @@ HOLD_COLOUR = "#adb5bd"
 def _save(fig: Figure, path: Path) -> Path:
     FigureCanvasAgg(fig)
     tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, format="png", dpi=80)
+    # zlib level 1: a third of the CPU of the default level 6 for a picture ~10 % larger (bench_audit)
+    fig.savefig(tmp, format="png", dpi=80, pil_kwargs={"compress_level": 1})
     tmp.replace(path)  # a report never points at a half-written picture
     return path
 
@@ -42,12 +43,17 @@ def call_timeline(row: dict[str, Any], path: Path) -> Path:
     for cond, colour in CONDITION_COLOURS.items():
         ax.broken_barh([(s, e - s) for s, e, c in lanes.get("caller", []) if c == cond], (0.1, 0.8), color=colour,
                        label=f"caller {cond}")
-    for t, _protocol, _step in lanes.get("prompts", []):
-        ax.plot([t, t], [0.0, 2.0], color="#495057", lw=0.8, ls=":")
-    for v in row.get("violations", []):
-        ax.plot([v["t"]], [2.25], marker="v", color="#e03131", ms=9)
-        if v.get("duration"):
-            ax.plot([v["t"], v["t"] + v["duration"]], [2.25, 2.25], color="#e03131", lw=2)
+    # one artist per kind, not one per mark: a call with hundreds of prompts draws as fast as one with two
+    prompts = [t for t, _protocol, _step in lanes.get("prompts", [])]
+    if prompts:
+        ax.vlines(prompts, 0.0, 2.0, color="#495057", lw=0.8, ls=":")
+    violations = row.get("violations", [])
+    if violations:
+        ax.plot([v["t"] for v in violations], [2.25] * len(violations), "v", color="#e03131", ms=9)
+        spans = [v for v in violations if v.get("duration")]
+        if spans:
+            ax.hlines([2.25] * len(spans), [v["t"] for v in spans], [v["t"] + v["duration"] for v in spans],
+                      color="#e03131", lw=2)
     ax.set_xlim(0, dur)
     ax.set_ylim(-0.1, 2.5)
     ax.set_yticks([0.5, 1.5], ["caller", "agent"])

@@ -8,7 +8,6 @@ once, so a resumed audit draws only the new calls.
 
 from __future__ import annotations
 
-import hashlib
 import html
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from softphone_assist.audit import plots
+from softphone_assist.audit.pictures import IMG_DIR, call_id, timeline_png
 from softphone_assist.audit.rules import RULES
 
 REPORT_NAME = "report.html"
@@ -65,11 +65,6 @@ img { max-width: 100%; }
 
 def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
-
-
-def call_id(row: dict[str, Any]) -> str:
-    key = row.get("sha256") or hashlib.sha256(str(row.get("file")).encode()).hexdigest()
-    return f"call-{key[:16]}"
 
 
 def _severity(row: dict[str, Any]) -> tuple[int, float]:
@@ -150,14 +145,14 @@ def _draw_timelines(todo: list[tuple[dict[str, Any], Path]], jobs: int) -> None:
 
 
 def write_report(out_dir: Path, rows: Sequence[dict[str, Any]], jobs: int = 1) -> Path:
-    img_dir = out_dir / "img"
+    img_dir = out_dir / IMG_DIR
     img_dir.mkdir(parents=True, exist_ok=True)
     good = [r for r in rows if "error" not in r]
     plots.dead_air_histogram(good, img_dir / "dead_air.png")
     plots.violations_per_rule(good, img_dir / "violations_per_rule.png")
-    images = {call_id(r): f"img/{call_id(r)}.png" for r in good}
-    _draw_timelines([(r, img_dir / f"{call_id(r)}.png") for r in good if not (img_dir / f"{call_id(r)}.png").is_file()],
-                    jobs)
+    images = {call_id(r): f"{IMG_DIR}/{call_id(r)}.png" for r in good}
+    # local workers drew their calls' pictures already; here: a Dask run's, or a resumed audit's
+    _draw_timelines([(r, timeline_png(out_dir, r)) for r in good if not timeline_png(out_dir, r).is_file()], jobs)
 
     per_rule = Counter(v["rule"] for r in good for v in r.get("violations", []))
     calls_per_rule = Counter(rule for r in good for rule in {v["rule"] for v in r.get("violations", [])})
