@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from callkit import SOUNDS, CallBuilder, Span, have_speech, utterance  # noqa: E402
+from callkit import SOUNDS, CallBuilder, Span, feed_in_chunks, have_speech, utterance  # noqa: E402
 
 from softphone_assist.audio.vad import WebRtcVad  # noqa: E402
 from softphone_assist.core.callevents import default_call_events  # noqa: E402
@@ -163,13 +163,7 @@ def run(b: CallBuilder, chunk_s: float) -> list[Update]:
         pipe.schedule([CallEvent(t, kind, "file") for t, kind in b.events])
     else:
         pipe.schedule(default_call_events(b.duration).events)
-    a = np.clip(np.rint(b.agent_track()), -32768, 32767)  # what a PCM_16 file holds
-    c = np.clip(np.rint(b.caller_track()), -32768, 32767)
-    step = round(chunk_s * b.rate)
-    out: list[Update] = []
-    for i in range(0, len(c), step):
-        out += pipe.feed(c[i : i + step], a[i : i + step])
-    return out + pipe.finish()
+    return feed_in_chunks(pipe, b, chunk_s)
 
 
 def timed(updates: list[Update]) -> dict[str, list[float]]:

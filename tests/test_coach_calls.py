@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soxr
-from callkit import CallBuilder, Span, have_speech
+from callkit import CallBuilder, Span, feed_in_chunks, have_speech
 
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.cli import main
@@ -62,14 +62,7 @@ def run(b: CallBuilder, *, agent: np.ndarray | None = None, coach: CoachConfig |
         block_s: float = 0.5) -> list[Update]:
     pipe = Pipeline(b.rate, load_script("en"), WebRtcVad, has_agent=True, call_started_at=START, coach=coach)
     pipe.schedule([CallEvent(0.0, "call_start")])
-    a = b.agent_track() if agent is None else agent
-    a = np.clip(np.rint(a), -32768, 32767)
-    c = np.clip(np.rint(b.caller_track()), -32768, 32767)
-    step = round(block_s * b.rate)
-    out: list[Update] = []
-    for i in range(0, len(c), step):
-        out += pipe.feed(c[i : i + step], a[i : i + step])
-    return out + pipe.finish()
+    return feed_in_chunks(pipe, b, block_s, agent)
 
 
 def hints(out: list[Update]) -> list[CoachHint]:

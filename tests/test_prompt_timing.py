@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import numpy as np
 import pytest
-from callkit import CallBuilder, Span, have_speech
+from callkit import CallBuilder, Span, feed_in_chunks, have_speech
 
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.core.callevents import default_call_events
@@ -52,13 +51,7 @@ def run(b: CallBuilder, chunk_s: float = 5.0) -> list[Update]:
         pipe.schedule([CallEvent(t, kind) for t, kind in b.events])  # type: ignore[arg-type]
     else:
         pipe.schedule(default_call_events(b.duration).events)
-    a = np.clip(np.rint(b.agent_track()), -32768, 32767)  # what a PCM_16 file holds
-    c = np.clip(np.rint(b.caller_track()), -32768, 32767)
-    step = round(chunk_s * b.rate)
-    out: list[Update] = []
-    for i in range(0, len(c), step):
-        out += pipe.feed(c[i : i + step], a[i : i + step])
-    return out + pipe.finish()
+    return feed_in_chunks(pipe, b, chunk_s)
 
 
 def timed(out: list[Update]) -> list[tuple[str, float]]:

@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import soundfile as sf
@@ -27,6 +27,10 @@ import soxr
 
 from softphone_assist.core.errors import InputError
 from softphone_assist.core.events import CALL_EVENT_KINDS
+
+if TYPE_CHECKING:
+    from softphone_assist.core.events import Update
+    from softphone_assist.core.pipeline import Pipeline
 
 RATE = 16000
 SOUNDS = Path("/usr/share/asterisk/sounds")
@@ -430,3 +434,16 @@ class CallBuilder:
         lines = [json.dumps({"t": t, "event": kind}) for t, kind in sorted(self.events, key=lambda e: e[0])]
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         return path
+
+
+def feed_in_chunks(pipe: Pipeline, b: CallBuilder, chunk_s: float,
+                   agent: np.ndarray | None = None) -> list[Update]:
+    """Feed the call's two tracks (or `agent` in place of its agent track), as a PCM_16 file holds
+    them, `chunk_s` at a time, and `finish()`: the updates a replay of that file would give."""
+    a = np.clip(np.rint(b.agent_track() if agent is None else agent), -32768, 32767)
+    c = np.clip(np.rint(b.caller_track()), -32768, 32767)
+    step = round(chunk_s * b.rate)
+    out: list[Update] = []
+    for i in range(0, len(c), step):
+        out += pipe.feed(c[i : i + step], a[i : i + step])
+    return out + pipe.finish()
