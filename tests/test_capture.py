@@ -119,18 +119,29 @@ def as_dict(got: Sequence[tuple[str, np.ndarray]]) -> dict[str, np.ndarray]:
 # The callback side
 # --------------------------------------------------------------------------------------------
 def test_sink_bounds_the_queue_and_counts() -> None:
-    sink = _Sink(max_blocks=2)
+    sink = _Sink(max_frames=4)
     for i in range(4):
         sink.on_block(bytes([i]) * 4, 2, overflow=(i == 1))
     assert list(sink.queue) == [(0, b"\x00" * 4), (0, b"\x01" * 4)]
     assert (sink.overflows, sink.dropped) == (1, 4)
     sink.queue.clear()
+    sink.popped_frames += 4  # what the main loop took
     sink.on_block(b"\x09" * 4, 2, False)
     assert list(sink.queue) == [(4, b"\x09" * 4)]  # the 4 frames lost before it, in place
 
 
+def test_sink_bounds_frames_not_blocks() -> None:
+    # libpulse hands a backlog over as many small pieces: 100 pieces of 1 frame fit a 100-frame bound
+    sink = _Sink(max_frames=100)
+    for _ in range(100):
+        sink.on_block(b"\x01\x00", 1, overflow=False)
+    assert len(sink.queue) == 100 and sink.dropped == 0
+    sink.on_block(b"\x01\x00", 1, overflow=False)
+    assert sink.dropped == 1
+
+
 def test_sink_never_raises() -> None:
-    sink = _Sink(max_blocks=1)
+    sink = _Sink(max_frames=1)
     sink.on_block(b"", 1, False)
     sink.on_block(b"", None, False)  # type: ignore[arg-type]  # a full queue adds frames: TypeError inside
     assert sink.errors == 1
@@ -195,17 +206,29 @@ def test_device_rate_is_resampled_to_the_analysis_rate() -> None:
 
 
 def test_frames_lost_on_a_full_queue_become_zeros_in_place() -> None:
-    cap, be, clock = make("evolve", queue_s=0.04, block_s=0.02)  # room for 2 blocks
+    cap, be, clock = make("evolve", queue_s=0.04, block_s=0.02)  # room for 40 ms: 640 frames at 16 kHz
     s = be.opened[0]
-    s.push([1, 1])
-    s.push([2, 2])
-    s.push([3, 3, 3])  # the main loop is late: dropped
+    assert s.rate == 16000
+    s.push([1] * 320)
+    s.push([2] * 320)
+    s.push([3] * 480)  # the main loop is late: dropped
     clock.t = 0.1
-    assert as_dict(cap.read_available())["caller"].tolist() == [1, 1, 2, 2]
-    s.push([4, 4])
-    assert as_dict(cap.read_available())["caller"].tolist() == [0, 0, 0, 4, 4]
+    assert as_dict(cap.read_available())["caller"].tolist() == [1] * 320 + [2] * 320
+    s.push([4] * 320)
+    assert as_dict(cap.read_available())["caller"].tolist() == [0] * 480 + [4] * 320
     st = cap.stats()[0]
-    assert (st.dropped, st.overflows, st.samples) == (3, 0, 9)
+    assert (st.dropped, st.overflows, st.samples) == (480, 0, 1440)
+
+
+def test_many_small_pieces_within_the_queue_time_are_all_kept() -> None:
+    # libpulse hands a backlog (an idle source that woke up) over as many small pieces
+    cap, be, clock = make("evolve", queue_s=0.04, block_s=0.02)
+    s = be.opened[0]
+    for i in range(64):
+        s.push([i + 1] * 10)  # 64 pieces of 10 frames: 640 frames, exactly the 40 ms of room
+    clock.t = 0.1
+    got = as_dict(cap.read_available())["caller"]
+    assert got.tolist() == [i // 10 + 1 for i in range(640)] and cap.stats()[0].dropped == 0
 
 
 def test_input_overflow_flags_are_counted() -> None:

@@ -97,13 +97,20 @@ class Outage:
     ended: bool
 
 
+_MAX_DEVICE_RATE = 192_000  # a bound until the device says its rate (a block may come before it does)
+
+
 class _Sink:
     """The only code PortAudio's thread runs. Single writer (that thread, or the main loop for
     libpulse); the main loop pops."""
 
-    def __init__(self, max_blocks: int) -> None:
+    def __init__(self, max_frames: int) -> None:
         self.queue: deque[tuple[int, bytes]] = deque()  # (frames dropped just before, data)
-        self.max_blocks = max_blocks
+        # bounded in frames, not blocks: libpulse hands over pieces of any size (a backlog after an
+        # idle source comes as many small ones), and a count of blocks dropped real audio there
+        self.max_frames = max_frames
+        self.pushed_frames = 0  # written by the callback thread only
+        self.popped_frames = 0  # written by the main loop only: no counter has two writers
         self.overflows = 0
         self.dropped = 0
         self.errors = 0
@@ -114,10 +121,11 @@ class _Sink:
         try:
             if overflow:
                 self.overflows += 1
-            if len(self.queue) >= self.max_blocks:
+            if self.pushed_frames - self.popped_frames + frames > self.max_frames:
                 self._pending += frames
                 self.dropped += frames
             else:
+                self.pushed_frames += frames
                 self.queue.append((self._pending, data))
                 self._pending = 0
         except Exception:
@@ -181,7 +189,7 @@ class LiveCapture:
         self.rate, self.block_s = rate, block_s
         self.stall_s, self.start_grace_s, self.retry_s = stall_s, start_grace_s, retry_s
         self.pulse_poll_s, self.idle_s, self.rescan_s = pulse_poll_s, idle_s, rescan_s
-        self._max_blocks = max(2, round(queue_s / block_s))
+        self.queue_s = queue_s
         self._backend = backend if backend is not None else default_backend()
         self._auto_rescan = self._backend.private_portaudio if rescan is None else rescan
         self._pinned = bool(getattr(self._backend, "pins_streams", False))  # libpulse: no pactl watch
@@ -340,8 +348,11 @@ class LiveCapture:
             if indexes is not None and ch.device.name not in indexes:
                 raise DeviceError(f"PulseAudio source {ch.device.name!r} is not there")
             ch.pulse_index = None if indexes is None else indexes[ch.device.name]
-        sink = _Sink(self._max_blocks)
+        # sized for the fastest device first; set to queue_s of this one's rate once it is open
+        sink = _Sink(round(_MAX_DEVICE_RATE * self.queue_s))
         handle = self._backend.open_input(ch.device, self.rate, self.block_s, sink)
+        device_rate = int(getattr(handle, "rate", 0) or _MAX_DEVICE_RATE)
+        sink.max_frames = max(2 * round(device_rate * self.block_s), round(device_rate * self.queue_s))
         try:
             handle.start()
         except Exception:
@@ -410,6 +421,7 @@ class LiveCapture:
         pieces: list[np.ndarray] = []
         for _ in range(len(sink.queue)):
             dropped, data = sink.queue.popleft()
+            sink.popped_frames += len(data) // (2 * h.channels)
             if dropped:
                 pieces.append(np.zeros(dropped))
             x = np.frombuffer(data, dtype=np.int16).astype(np.float64)
