@@ -128,6 +128,17 @@ def variants(folder: Path, n: int) -> list[Path]:
     return out
 
 
+def rows_written(proc: subprocess.Popen[bytes] | subprocess.Popen[str], out: Path, n: int) -> bool:
+    """Wait (up to 2 min) until the running audit has written `n` rows; False if it ended first."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        jsonl = out / "calls.jsonl"
+        if jsonl.is_file() and jsonl.read_bytes().count(b"\n") >= n:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def test_resume_after_sigkill_gives_every_call_once(tmp_path: Path) -> None:
     files = variants(tmp_path / "calls", 24)
     out = tmp_path / "out"
@@ -135,13 +146,8 @@ def test_resume_after_sigkill_gives_every_call_once(tmp_path: Path) -> None:
            "--jobs", "2"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            jsonl = out / "calls.jsonl"
-            if jsonl.is_file() and jsonl.read_bytes().count(b"\n") >= 4:
-                os.kill(proc.pid, signal.SIGKILL)
-                break
-            time.sleep(0.02)
+        if rows_written(proc, out, 4):
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -156,7 +162,7 @@ def test_resume_after_sigkill_gives_every_call_once(tmp_path: Path) -> None:
     rows = rows_of(out)
     assert sorted(r["file"] for r in rows) == sorted(str(p.resolve()) for p in files)  # each call once
     assert len({r["sha256"] for r in rows}) == len(files)
-    assert len(list((out / "img").glob("call-*.png"))) == len(files)  # drawn by a pool (24 calls, 2 jobs)
+    assert len(list((out / "img").glob("call-*.png"))) == len(files)  # drawn by the workers, none lost
     third = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert third.returncode == 0 and "audited 0 calls in" in third.stderr and rows_of(out) == rows
 
@@ -169,13 +175,8 @@ def test_ctrl_c_stops_at_once_keeps_the_rows_written_and_a_rerun_finishes(tmp_pa
     # a terminal's Ctrl-C is SIGINT to the whole foreground group: the command and its workers
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            jsonl = out / "calls.jsonl"
-            if jsonl.is_file() and jsonl.read_bytes().count(b"\n") >= 3:
-                os.killpg(proc.pid, signal.SIGINT)
-                break
-            time.sleep(0.02)
+        if rows_written(proc, out, 3):
+            os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
         with contextlib.suppress(ProcessLookupError):
