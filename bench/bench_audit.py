@@ -18,9 +18,11 @@ Figures printed per run:
 * CPU s per audio hour: one core's CPU seconds for the whole audit per hour of audio: user+sys of
   the command and of every process it waited for (its pool workers and their resource tracker:
   resource.getrusage(RUSAGE_CHILDREN) of this bench around the command); for Dask, plus the CPU the
-  two worker processes spent meanwhile (psutil). Start-up, hashing and the report are included;
+  two worker processes spent meanwhile (psutil; the scheduler runs in this bench's process and is not
+  counted). Start-up, hashing, the pictures and the report are included;
 * audit_one alone: CPU seconds of this process per audio hour for `audit_one` on 10 of the calls,
-  in-process, after one warm-up call (the pipeline, the rules and the sha256; no start-up, no report);
+  in-process, after one warm-up call and with the heap set up as every audit worker does
+  (audio/heap.py) (the pipeline, the rules and the sha256; no start-up, no picture, no report);
 * peak RSS: the largest resident size seen for each process of the run (polled every 50 ms): the
   command and its pool workers (and the pool's resource tracker); for Dask, the two workers.
 Target (issue 8): an hour of stereo calls audited in under 3 s of one core.
@@ -107,8 +109,10 @@ def main() -> None:
     print(f"{len(files)} calls, {hours:.2f} h of stereo 16 kHz audio in {files[0].parent} "
           f"(ready in {time.monotonic() - t0:.1f} s)")
 
+    from softphone_assist.audio.heap import keep_big_blocks
     from softphone_assist.audit.one import AuditOptions, audit_one
 
+    keep_big_blocks()
     first = audit_one(files[0], AuditOptions())  # imports and the script file, once
     if "error" in first:
         raise SystemExit(f"the audit cannot read the calls: {first['error']}")

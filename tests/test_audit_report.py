@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_audit_cli import build_calls
 
+from softphone_assist.audit import plots
 from softphone_assist.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,6 +80,7 @@ def test_the_report_renders_in_chromium_with_every_call_and_its_pictures(tmp_pat
     page = out / "report.html"
     text = page.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # nothing from the network
+    assert all(f"</i>{name}</span>" in text for name, _colour in plots.LEGEND)  # the pictures' key, once
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "audit_report.png"

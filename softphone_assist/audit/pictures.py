@@ -1,9 +1,9 @@
 """Where a call's timeline picture lives, and drawing it next to the audit of that call.
 
 A picture is named by the call's sha256 (`img/call-<16 hex>.png`), so a resumed audit or a second
-copy of a call reuses it. Local workers draw each call's picture right after auditing it (matplotlib
-is then imported once per worker, not again in a second pool); the report draws only what is still
-missing (calls audited on a Dask cluster, whose workers may not see the output folder).
+copy of a call reuses it. The audit command draws each call's picture as its row arrives (from a
+local worker or a Dask cluster alike); the report draws only what is still missing (a resumed
+audit's older rows).
 """
 
 from __future__ import annotations

@@ -60,6 +60,8 @@ tr.error td { background: #fff5f5; }
 .bad { color: #c92a2a; font-weight: 600; }
 section.call { border-top: 1px solid #dee2e6; padding-top: 0.5em; }
 img { max-width: 100%; }
+.legend span { display: inline-block; margin-right: 1.2em; }
+.legend i { display: inline-block; width: 1.6em; height: 0.8em; margin-right: 0.3em; vertical-align: middle; }
 """
 
 
@@ -112,6 +114,14 @@ def _brief(row: dict[str, Any]) -> str:
     return _e(", ".join(f"{v['rule']} at {v['t']:.1f} s" for v in row["violations"]))
 
 
+def _legend() -> str:
+    """The timeline pictures' key, once for all of them (a legend in each picture cost more CPU
+    than the rest of its drawing)."""
+    keys = "".join(f'<span><i style="background:{colour}"></i>{_e(name)}</span>' for name, colour in plots.LEGEND)
+    return (f'<p class="legend">{keys}</p><p>In each picture: the agent lane above the caller lane, '
+            "seconds from the start of the file along the bottom.</p>")
+
+
 def _call_section(row: dict[str, Any], img: str | None) -> str:
     parts = [f'<section class="call" id="{call_id(row)}"><h3>{_e(Path(row["file"]).name)}</h3>',
              f"<p>{_e(row['file'])}</p>"]
@@ -132,8 +142,9 @@ def _call_section(row: dict[str, Any], img: str | None) -> str:
 
 
 def _draw_timelines(out_dir: Path, rows: list[dict[str, Any]], jobs: int) -> None:
-    """The pictures still missing; on several cores in a process pool (about 0.08 s of matplotlib each)."""
-    if jobs <= 1 or len(rows) < 4 * jobs:
+    """The pictures still missing (about 25 ms of CPU each); many of them on several cores in a
+    process pool, whose workers cost ~0.7 s of CPU each to start (imports)."""
+    if jobs <= 1 or len(rows) < 50 * jobs:
         for row in rows:
             draw_if_missing(out_dir, row)
         return
@@ -181,6 +192,7 @@ def write_report(out_dir: Path, rows: Sequence[dict[str, Any]], jobs: int = 1) -
     body.append("<h2>All calls</h2><p>Click a column to sort.</p>")
     body.append(_table(ordered))
     body.append("<h2>Calls</h2>")
+    body.append(_legend())
     body += [_call_section(r, images.get(call_id(r))) for r in ordered]
 
     page = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Call audit</title>"
