@@ -190,13 +190,14 @@ def damage_a_page(path: Path) -> None:
         f.write(b"\xde\xad\xbe\xef" * ((size - 4096 * 2) // 4))
 
 
-def filled_log(path: Path, calls: int = 30) -> None:
+def filled_log(path: Path, calls: int = 30, start: datetime = T0, every: timedelta = timedelta(minutes=1)) -> None:
+    """`calls` finished calls of 20 prompts each, `every` apart from `start`, all in the main file."""
     with CallLog(path) as log:
         for i in range(calls):
-            cid = log.start_call(T0 + timedelta(minutes=i), f"1380013800{i}", stream_t=0.0)
+            cid = log.start_call(start + i * every, f"1380013800{i}", stream_t=0.0)
             for k in range(20):
                 log.add(cid, {"event": "prompt", "t": float(k), "text": "上午好" * 20})
-            log.end_call(cid, T0 + timedelta(minutes=i, seconds=30), "call_end")
+            log.end_call(cid, start + i * every + timedelta(seconds=30), "call_end")
     db = sqlite3.connect(path)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything into the main file
     db.close()

@@ -148,23 +148,13 @@ def cli_env(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _fill_log(tmp_path: Path, calls: int) -> Path:
+    """The call log where `log` finds it with _cli_env, filled with `calls` finished calls."""
     from datetime import datetime, timedelta
 
-    from softphone_assist.calllog import CallLog
+    from test_calllog_live import filled_log
 
     path = tmp_path / "data" / "softphone-assist" / "calls.sqlite3"
-    t0 = datetime(2026, 3, 1, 9, 0)
-    with CallLog(path) as log:
-        for i in range(calls):
-            cid = log.start_call(t0 + timedelta(days=i), f"1380013800{i}", stream_t=0.0)
-            for k in range(20):
-                log.add(cid, {"event": "prompt", "t": float(k), "text": "上午好" * 20})
-            log.end_call(cid, t0 + timedelta(days=i, seconds=30), "call_end")
-    import sqlite3
-
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    filled_log(path, calls, start=datetime(2026, 3, 1, 9, 0), every=timedelta(days=1))
     return path
 
 
@@ -176,11 +166,10 @@ def test_log_last_with_a_huge_number_prints_every_call(tmp_path: Path):
 
 
 def test_log_of_a_damaged_file_is_one_line(tmp_path: Path):
+    from test_calllog_live import damage_a_page
+
     path = _fill_log(tmp_path, 30)
-    size = path.stat().st_size
-    with path.open("r+b") as f:  # a damaged page in the middle of the records
-        f.seek(4096 * 2)
-        f.write(b"\xde\xad\xbe\xef" * ((size - 4096 * 2) // 4))
+    damage_a_page(path)  # a damaged page in the middle of the records
     res = cli_env(tmp_path, "log")
     assert_one_line_error(res, str(path), "cannot read the call log", "malformed")
 
