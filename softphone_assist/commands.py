@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -16,8 +15,6 @@ from softphone_assist.extras import require
 
 if TYPE_CHECKING:
     from softphone_assist.settings.layers import Settings
-
-log = logging.getLogger("softphone_assist")
 
 
 def _settings_and_problems() -> tuple[Settings, list[str]]:
@@ -35,10 +32,12 @@ def _settings() -> Settings:
 
 
 def dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    logging.basicConfig(level=logging.WARNING, format="softphone-assist: %(message)s")
-    if args.command == "replay":
+    if args.command == "replay":  # logs nothing: its start-up (a scorer pays it per file) skips logging
         return run_replay(args.file, channels=args.channels, events=args.events, locale=args.locale,
                           start_time=args.start_time, jsonl=args.jsonl, out=sys.stdout, err=sys.stderr)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="softphone-assist: %(message)s")
     if args.command == "devices":
         require("devices")
         from softphone_assist.audio.backends import list_devices

@@ -15,6 +15,10 @@ Channel map (``--channels``): one role per file channel, in file order.
 
 The file is streamed (1 s of source per read; 10 s for a WAV of 8/16-bit samples at the analysis
 rate, read as int16) so a one-hour 48 kHz call never sits in memory.
+A plain 16-bit PCM WAV (RIFF, format tag 1, a consistent header, nothing odd before its audio: the
+recordings a softphone or a scorer's corpus holds) is read without libsndfile (`_PcmWav`: the
+int16 samples as stored, the frame count libsndfile gives); everything else goes through
+libsndfile. soundfile, soxr and tempfile are imported only when a file needs them.
 Resampling is soxr streaming (HQ); the output holds exactly round(n_in * rate / source_rate)
 samples (half up), with no drift and no lost tail.
 
@@ -39,15 +43,15 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
-import tempfile
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
+from typing import IO, NamedTuple, Protocol
 
 import numpy as np
-import soundfile as sf
-import soxr
 
 from softphone_assist.core.errors import InputError
 
@@ -79,14 +83,37 @@ class CallInfo:
     channel_map: tuple[str, ...]  # one role per file channel: caller | agent | -
 
 
-@dataclass(frozen=True)
-class _DataChunk:
-    """What a WAV header claims about its audio data."""
+class _DataChunk(NamedTuple):
+    """What a WAV header claims about its audio data (a NamedTuple: a tenth of a frozen dataclass's
+    import cost, and only this module makes one)."""
 
     offset: int  # file offset of the first data byte
     size: int  # declared data bytes
     bytes_per_s: int  # nAvgBytesPerSec from 'fmt ', to turn bytes into seconds
     format_tag: int
+    # the rest of 'fmt ' and the layout before 'data', for `_PcmWav` (0 / False when not read)
+    channels: int = 0
+    rate: int = 0
+    block_align: int = 0
+    bits: int = 0
+    plain: bool = False  # RIFF (little-endian), one 'fmt ' of 16+ bytes before 'data', no odd-sized chunk
+
+
+class _Source(Protocol):
+    """What CallReader reads: a soundfile.SoundFile, or a `_PcmWav`."""
+
+    samplerate: int
+    channels: int
+    frames: int
+    subtype: str
+
+    def read(self, frames: int, dtype: str, always_2d: bool) -> np.ndarray: ...
+
+    def seek(self, frames: int) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 def parse_channel_map(spec: str) -> tuple[str, ...]:
@@ -121,6 +148,8 @@ def _read_wav_data_chunk(path: Path) -> _DataChunk | None:
         end = "<" if head[:4] != b"RIFX" else ">"
         ds64_size: int | None = None
         bytes_per_s, tag = 0, 0
+        fmt: tuple[int, int, int, int] = (0, 0, 0, 0)  # channels, rate, block align, bits
+        fmt_chunks, plain = 0, head[:4] == b"RIFF"
         while True:
             hdr = f.read(8)
             if len(hdr) < 8:
@@ -129,10 +158,15 @@ def _read_wav_data_chunk(path: Path) -> _DataChunk | None:
             if cid == b"data":
                 if head[:4] == b"RF64" and size == 0xFFFFFFFF and ds64_size is not None:
                     size = ds64_size
-                return _DataChunk(f.tell(), size, bytes_per_s, tag)
+                return _DataChunk(f.tell(), size, bytes_per_s, tag, *fmt, plain=plain and fmt_chunks == 1)
+            plain = plain and size % 2 == 0
             body = f.read(min(size, 64)) if cid in (b"fmt ", b"ds64") else b""
             if cid == b"fmt " and len(body) >= 12:
-                tag, _, _, bytes_per_s = struct.unpack(end + "HHII", body[:12])
+                tag, channels, rate, bytes_per_s = struct.unpack(end + "HHII", body[:12])
+                fmt_chunks += 1
+                plain = plain and len(body) >= 16
+                if len(body) >= 16:
+                    fmt = (channels, rate, *struct.unpack(end + "HH", body[12:16]))
             elif cid == b"ds64" and len(body) >= 16:
                 ds64_size = struct.unpack(end + "Q", body[8:16])[0]
             f.seek(f.tell() - len(body) + size + (size & 1))
@@ -143,7 +177,7 @@ class _CStderr:
     user's terminal, and `lines` keeps them. Python's own writes to sys.stderr pass unchanged."""
 
     def __init__(self) -> None:
-        self._tmp = tempfile.TemporaryFile()  # noqa: SIM115 - reused by every read, closed with the reader
+        self._tmp: IO[bytes] | None = None  # made by the first `quiet`, reused by every read
         self.lines: list[str] = []
 
     @contextlib.contextmanager
@@ -153,6 +187,10 @@ class _CStderr:
         except OSError:  # no fd 2 at all (a service without stderr): nothing to keep quiet
             yield
             return
+        if self._tmp is None:
+            import tempfile
+
+            self._tmp = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the reader
         self._tmp.seek(0)
         self._tmp.truncate()
         os.dup2(self._tmp.fileno(), 2)
@@ -169,7 +207,80 @@ class _CStderr:
         return _clean_note(self.lines[0]) if self.lines else None
 
     def close(self) -> None:
-        self._tmp.close()
+        if self._tmp is not None:
+            self._tmp.close()
+
+
+class _PcmWav:
+    """A plain 16-bit PCM WAV read as stored, with the SoundFile calls CallReader makes.
+
+    `open` takes a file only when nothing in its header could make libsndfile see it differently:
+    RIFF, format tag 1 (WAVE_FORMAT_PCM), 16 bits, block align = 2 x channels, bytes per second =
+    rate x block align, a rate CallReader accepts, a data size neither 0 (never finalised) nor
+    0xFFFFFFFF, one 'fmt ' chunk and no odd-sized chunk before 'data', a little-endian machine.
+    `frames` is what libsndfile reports: the whole frames of the data chunk, or of the bytes on disk
+    when the file is shorter (a truncated recording). tests/test_replay_speed_paths.py holds the two readers
+    to the same info and samples.
+    """
+
+    subtype = "PCM_16"
+
+    def __init__(self, path: Path, chunk: _DataChunk) -> None:
+        self.samplerate, self.channels = chunk.rate, chunk.channels
+        self._align = chunk.block_align
+        self.frames = min(chunk.size, path.stat().st_size - chunk.offset) // self._align
+        self._offset = chunk.offset
+        self._pos = 0
+        self._f = path.open("rb", buffering=0)
+
+    @classmethod
+    def open(cls, path: Path, chunk: _DataChunk | None) -> _PcmWav | None:
+        if chunk is None or not chunk.plain or sys.byteorder != "little":
+            return None
+        if chunk.format_tag != 1 or chunk.bits != 16 or not 1 <= chunk.channels <= 64:
+            return None
+        if chunk.block_align != 2 * chunk.channels or chunk.bytes_per_s != chunk.rate * chunk.block_align:
+            return None
+        if not 8000 <= chunk.rate <= MAX_SOURCE_RATE or chunk.size in (0, 0xFFFFFFFF):
+            return None
+        wav = cls(path, chunk)
+        wav.seek(0)
+        return wav
+
+    def read(self, frames: int, dtype: str = "int16", always_2d: bool = True) -> np.ndarray:
+        if dtype != "int16" or not always_2d:
+            raise ValueError("_PcmWav reads int16 frames, 2-d")
+        n = max(0, min(frames, self.frames - self._pos))
+        data = np.empty((n, self.channels), dtype=np.int16)
+        if n == 0:
+            return data
+        view, got = data.data.cast("B"), 0
+        while got < len(view):
+            k = self._f.readinto(view[got:])
+            if not k:
+                break
+            got += k
+        n = got // self._align  # the file shrank while being read: what is there
+        self._pos += n
+        return data[:n]
+
+    def seek(self, frames: int) -> int:
+        self._pos = frames
+        self._f.seek(self._offset + frames * self._align)
+        return frames
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _sf() -> ModuleType:
+    """soundfile (and libsndfile under it), imported when a file needs it."""
+    import soundfile
+
+    return soundfile
 
 
 def _clean_note(line: str) -> str:
@@ -239,8 +350,20 @@ def open_call(path: str | Path, channels: str | None = None) -> CallReader:
         if p.stat().st_size == 0:
             raise InputError(f"{p}: empty file (0 bytes)")
         chunk = _read_wav_data_chunk(p)
+        wav = _PcmWav.open(p, chunk)
+    except OSError as e:
+        raise InputError(f"{p}: cannot read ({e.strerror or e})") from None
+    if wav is not None:
+        try:
+            return CallReader(p, wav, chunk, channels, None)
+        except BaseException:
+            wav.close()
+            raise
+    import soundfile as sf
+
+    try:
         with c_stderr.quiet():
-            snd = sf.SoundFile(str(p))
+            snd: _Source = sf.SoundFile(str(p))
     except sf.LibsndfileError as e:
         c_stderr.close()
         raise _open_error(p, e.error_string.strip(), c_stderr.first()) from None
@@ -268,10 +391,15 @@ class CallReader:
     (32767.99...) is clipped to 32767 without being counted.
     """
 
-    def __init__(self, path: Path, snd: sf.SoundFile, chunk: _DataChunk | None, channels: str | None,
+    def __init__(self, path: Path, snd: _Source, chunk: _DataChunk | None, channels: str | None,
                  c_stderr: _CStderr | None = None) -> None:
         self._snd = snd
         self._c_stderr = c_stderr or _CStderr()
+        # only libsndfile's C libraries write notes on fd 2, and only it raises its own read errors
+        self._quiet: Callable[[], AbstractContextManager[None]] = \
+            contextlib.nullcontext if isinstance(snd, _PcmWav) else self._c_stderr.quiet
+        self._read_errors: tuple[type[BaseException], ...] = (OSError,) if isinstance(snd, _PcmWav) \
+            else (_sf().LibsndfileError, RuntimeError)
         self._c_noted = len(self._c_stderr.lines)  # notes already seen (opening a file that then worked)
         self.warnings: list[str] = []
         self.clipped: dict[str, int] = {}
@@ -335,7 +463,7 @@ class CallReader:
         n_read = 0
         try:
             while True:
-                with self._c_stderr.quiet():
+                with self._quiet():
                     data = self._snd.read(frames, dtype="float64", always_2d=True)
                 if len(data) == 0:
                     break
@@ -346,7 +474,7 @@ class CallReader:
                 if first is None and not ok.all():
                     first = n_read + int(np.argmin(ok.all(axis=1)))
                 n_read += len(data)
-        except (sf.LibsndfileError, RuntimeError):
+        except self._read_errors:
             pass  # found again, and reported, by the real read
         finally:
             self._snd.seek(0)
@@ -394,11 +522,13 @@ class CallReader:
             self.clipped.setdefault(role, 0)
         outs = [np.empty(n_block) for _ in range(nch)]
         fill = 0
-        for chunk in self._read_source(max(1, round(self.info.source_rate * self._read_s))):
+        raw = not self._mix  # the file's frames as read: each used column is picked while copying
+        cols = self._cols if raw else [0]
+        for chunk in self._read_source(max(1, round(self.info.source_rate * self._read_s)), raw=raw):
             pos, n = 0, len(chunk)
             while pos < n:
                 k = min(n_block - fill, n - pos)
-                for j, out in enumerate(outs):
+                for j, out in zip(cols, outs, strict=True):
                     out[fill : fill + k] = chunk[pos : pos + k, j]
                 fill += k
                 pos += k
@@ -413,7 +543,12 @@ class CallReader:
     def _resampled(self, n_block: int, nch: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Through soxr when the rates differ; float samples are counted and clipped into int16 range."""
         src, rate = self.info.source_rate, self.info.rate
-        rs = None if src == rate else soxr.ResampleStream(src, rate, nch, dtype="float64", quality="HQ")
+        if src == rate:
+            rs = None
+        else:
+            import soxr
+
+            rs = soxr.ResampleStream(src, rate, nch, dtype="float64", quality="HQ")
         pending: list[np.ndarray] = []
         n_pending = n_in = n_out = 0
         for chunk in self._read_source(max(1, round(src * _READ_S))):
@@ -438,15 +573,16 @@ class CallReader:
         for start in range(0, len(buf), n_block):
             yield self._emit(buf[start : start + n_block])
 
-    def _read_source(self, frames: int) -> Iterator[np.ndarray]:
-        """Yield the used channels of the source, in int16 scale, until the end or a read error."""
+    def _read_source(self, frames: int, raw: bool = False) -> Iterator[np.ndarray]:
+        """Yield the used channels of the source, in int16 scale, until the end or a read error;
+        `raw` (int16 reads of a file not mixed into the caller): every channel, as read."""
         n_read, sr = 0, self.info.source_rate
         dtype = "int16" if self._int16 else "float64"
         while True:
             try:
-                with self._c_stderr.quiet():
+                with self._quiet():
                     data = self._snd.read(frames, dtype=dtype, always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as e:
+            except self._read_errors as e:
                 detail = getattr(e, "error_string", str(e)).strip()
                 if (note := self._c_note()) is not None:
                     detail += f"; {note}"
@@ -464,7 +600,7 @@ class CallReader:
                         else int(bad.sum())
                     data = np.where(bad, 0.0, data)
             if self._int16:  # already in int16 scale (the mean of ints is exact as in float)
-                yield data.mean(axis=1, keepdims=True) if self._mix else data[:, self._cols]
+                yield data.mean(axis=1, keepdims=True) if self._mix else data if raw else data[:, self._cols]
             elif self._mix:
                 yield data.mean(axis=1, keepdims=True) * INT16_SCALE
             else:

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from softphone_assist.core.detect.floor import HOP, hop_frames
 from softphone_assist.core.detect.framing import frame_len
@@ -165,11 +166,16 @@ def kind_of(hz: Sequence[float], on_s: float, ongoing: bool, last_on_s: float | 
     return "busy" if us_busy else "unknown"
 
 
-def _centred_sums(band: np.ndarray) -> np.ndarray:
-    """(n, bins) power -> the power within +-PEAK_HALF_BINS of each bin (inside the band)."""
+def _centred_sums(band: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """(n, bins) power, one bin k per row -> the power within +-PEAK_HALF_BINS of it (inside the band),
+    as the difference of two running sums of the zero-padded row."""
     h = PEAK_HALF_BINS
-    c = np.cumsum(np.pad(band, ((0, 0), (h + 1, h))), axis=1)
-    return c[:, 2 * h + 1 :] - c[:, : -2 * h - 1]
+    n, bins = band.shape
+    padded = np.zeros((n, bins + 2 * h + 1))
+    padded[:, h + 1 : h + 1 + bins] = band
+    c = np.cumsum(padded, axis=1)
+    rows = np.arange(n)
+    return c[rows, k + 2 * h + 1] - c[rows, k]
 
 
 def _spectrum_peaks(windows: np.ndarray) -> list[tuple[float, ...] | None]:
@@ -181,16 +187,15 @@ def _spectrum_peaks(windows: np.ndarray) -> list[tuple[float, ...] | None]:
     p = np.abs(np.fft.rfft(x * _HANN, axis=1)) ** 2
     total = p.sum(axis=1)
     lo, hi = int(BAND_HZ[0] / BIN_HZ), int(BAND_HZ[1] / BIN_HZ)
-    rows = np.arange(p.shape[0])
     band = p[:, lo:hi]
     k1 = np.argmax(band, axis=1)
-    e1 = _centred_sums(band)[rows, k1]
+    e1 = _centred_sums(band, k1)
     single = e1 >= CONCENTRATION * total
     rest = band.copy()
     bins = np.arange(band.shape[1])
     rest[np.abs(bins[None, :] - k1[:, None]) <= PEAK_HALF_BINS] = 0.0
     k2 = np.argmax(rest, axis=1)
-    e2 = _centred_sums(rest)[rows, k2]
+    e2 = _centred_sums(rest, k2)
     dual = ~single & (e1 + e2 >= CONCENTRATION * total) & (e2 >= SECOND_PEAK_MIN * e1)
     out: list[tuple[float, ...] | None] = [None] * p.shape[0]
     for k in np.flatnonzero((single | dual) & (total > 0.0)).tolist():
@@ -221,6 +226,7 @@ def _interp(row: np.ndarray, k: int) -> float:
 
 
 _HANN = np.hanning(WINDOW)
+_WINDOW_ROWS = np.arange(WINDOW_FRAMES)
 
 
 class ToneTracker:
@@ -304,8 +310,9 @@ class ToneTracker:
               tilts: np.ndarray) -> None:
         """Hops ending at first + HOP * k; `base` is the absolute frame of row 0 of the arrays."""
         ends = first + HOP * np.arange(count) - base  # row of each hop's last frame
-        idx = ends[:, None] - WINDOW_FRAMES + 1 + np.arange(WINDOW_FRAMES)[None, :]
-        lv, tl = levels[idx], tilts[idx]
+        rows = ends - WINDOW_FRAMES + 1  # each hop's window: a row of a sliding view (no index array)
+        lv = sliding_window_view(levels, WINDOW_FRAMES)[rows]
+        tl = sliding_window_view(tilts, WINDOW_FRAMES)[rows]
         top = lv.max(axis=1)
         loud = lv >= (top - LOUD_WITHIN_DB)[:, None]
         tl_loud_hi = np.where(loud, tl, -np.inf).max(axis=1)
@@ -317,20 +324,40 @@ class ToneTracker:
         if gated.size:
             flat = samples.reshape(-1)
             starts = (ends[gated] + 1) * self._fl - WINDOW
-            win = flat[starts[:, None] + np.arange(WINDOW)[None, :]]
+            win = sliding_window_view(flat, WINDOW)[starts]
             for k, pk in zip(gated.tolist(), _spectrum_peaks(win), strict=True):
                 peaks[k] = pk
         if self._prev_hop is None and self._current is None and all(pk is None for pk in peaks):
             # no tone yet, and none in these windows: the usual case (each hop would change nothing)
             self.hop_info, self.hop_end = [None] * count, [self._burst_end] * count
             return
-        for k in range(count):
-            i = int(first + HOP * k)
-            if peaks[k] is None and self._prev_hop is None:  # no tone here, kept cheap
-                self.hop_info.append(self._info(i))
-                self.hop_end.append(self._burst_end)
-                continue
-            self._hop(i, peaks[k], base + idx[k][loud[k]])
+        with_peaks = [k for k, pk in enumerate(peaks) if pk is not None]
+        k = p = 0  # with_peaks[p]: the first hop with peaks at or after k
+        while k < count:
+            while p < len(with_peaks) and with_peaks[p] < k:
+                p += 1
+            if peaks[k] is None and self._prev_hop is None:  # up to the next peaks nothing changes
+                nxt = with_peaks[p] if p < len(with_peaks) else count
+                self._quiet_hops(int(first + HOP * k), nxt - k)
+                k = nxt
+            else:
+                self._hop(int(first + HOP * k), peaks[k], base + (rows[k] + _WINDOW_ROWS)[loud[k]])
+                k += 1
+
+    def _quiet_hops(self, i: int, m: int) -> None:
+        """`m` hops from hop frame `i` on, none with peaks, after a hop without them: the state stays
+        as it is, and each hop's info is what `_info` gives (its tone ongoing for the first hops
+        within HOP frames of the burst's end, then not): the same objects, one call per change."""
+        infos: list[ToneInfo | None]
+        if self._current is None:
+            infos = [None] * m
+        else:
+            ongoing = max(0, min(m, (self._burst_end + HOP - 1 - i) // HOP + 1))  # i + 1 - end <= HOP
+            infos = [self._info(i)] * ongoing if ongoing else []
+            if ongoing < m:
+                infos += [self._info(i + HOP * ongoing)] * (m - ongoing)
+        self.hop_info += infos
+        self.hop_end += [self._burst_end] * m
 
     def _hop(self, i: int, peaks: tuple[float, ...] | None, loud_frames: np.ndarray) -> None:
         prev, prev_loud = self._prev_hop, self._prev_loud
