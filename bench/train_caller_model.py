@@ -2,7 +2,7 @@
 """Train the caller tracker's noisy second opinion (detect/noise_model.py).
 
     .venv/bin/python bench/train_caller_model.py [--corpora /tmp/corpus/dev,/tmp/caller_train/train]
-        [--val-from 180 --val-to 240] [--hidden 24] [--dry-run]
+        [--val-from 180 --val-to 240] [--hidden 24] [--gated] [--unheard KIND] [--dry-run]
 
 Training data: the dev corpus and the training split of bench/make_holdout.py (`--train`: seeds
 90000+, voices it_IT_f_Menardi, Colombian Spanish, French Armelle, en_US Allison, espeak-ng German,
@@ -26,7 +26,18 @@ the hold-out split (bench/make_holdout.py without --train), which is for evaluat
 History: the -60 dBov gate of NoiseModel.is_noisy, the tracker's two-evaluation agreement and its
 2 s warm-up were chosen in an earlier round with hold-out A (seeds 50000+) as the validation set;
 the features added since (envelope rhythm, onset), the training split and the thresholds were
-chosen on dev and the validation calls only.
+chosen on dev and the validation calls only. Since then: the gate reads the last 0.5 s instead of
+1 s (GATE_FEATURE; dev and validation calls) and the caller's slow floor is the 4th-lowest frame
+of 1.2 s (floor.CALLER_SLOW_FRAMES; dev, validation calls, and a leave-one-noise-kind-out check on
+this split, --unheard moh: trained without its music-on-hold calls, scored on them — 1.5 s scored better on
+dev and validation but lost 0.02 noisy recall on the unheard noise kind; that check was added
+after hold-out A had shown the 1.5 s floor losing noisy recall). The shipped weights
+are those of the round before (these defaults, trained with the 1 s floor; the weights do not
+depend on the gate, which only filters at run time): retrained with the 1.5 s floor (default,
+--gated, --steps 4000, --hidden 32 --keep-negatives 0.4) they scored worst-case macro-F1
+0.9273-0.9297 on dev + validation against the shipped weights' 0.9298, and one of them
+(--hidden 32) read a sustained clean talker as noisy (tests/test_detect_caller.py), so the file
+was kept. Re-running this script rewrites it.
 """
 
 from __future__ import annotations
@@ -46,7 +57,14 @@ from _corpus import Call, iter_calls, load_score_module
 
 from softphone_assist.core.config import DetectorConfig
 from softphone_assist.core.detect import CallerLineTracker, rules
-from softphone_assist.core.detect.noise_model import FEATURES, LONG, MODEL_FILE, NoiseModel
+from softphone_assist.core.detect.noise_model import (
+    FEATURES,
+    GATE_FEATURE,
+    LONG,
+    MODEL_FILE,
+    NOISE_GATE_DBOV,
+    NoiseModel,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "softphone_assist", "core", "detect", MODEL_FILE)
@@ -61,7 +79,8 @@ def label_at(meta: dict[str, Any], t: float) -> str:
     return "silent"
 
 
-def collect(folder: str, rate: int, config: DetectorConfig, keep: Any) -> tuple[np.ndarray, np.ndarray]:
+def collect(folder: str, rate: int, config: DetectorConfig, keep: Any,
+            gated: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Features and noisy truth of the evaluations the model is asked about, calls where keep(call)."""
     xs, ys = [np.zeros((0, len(FEATURES)))], [np.zeros(0, dtype=bool)]
     for call in iter_calls(folder, rate, config.vad_mode):
@@ -72,7 +91,11 @@ def collect(folder: str, rate: int, config: DetectorConfig, keep: Any) -> tuple[
         for s in range(0, call.vad.size, 100):
             tr.process(call.frames[s : s + 100], call.vad[s : s + 100], s)
         for hops, feats, codes in tr.feature_sink:
+            # --gated: only the evaluations the model is asked about at run time, where the gate of
+            # NoiseModel.is_noisy passes (the quiet tenth of the last GATE_FRAMES >= NOISE_GATE_DBOV)
             voiced = ((codes == rules.SPEECH) | (codes == rules.LOW_VOLUME)) & (hops >= LONG)
+            if gated:
+                voiced &= feats[:, FEATURES.index(GATE_FEATURE)] >= NOISE_GATE_DBOV
             truth = np.array([label_at(call.meta, (h + 1) / 100 - TRUTH_LAG_S) == "noisy" for h in hops])
             xs.append(feats[voiced])
             ys.append(truth[voiced])
@@ -149,6 +172,28 @@ def is_val(call: Call, val_from: int, val_to: int) -> bool:
     return call.meta.get("split") != "dev" and val_from <= int(call.meta["call_index"]) < val_to
 
 
+def has_noise(call: Call, kind: str) -> bool:
+    return any(s["noise_type"] == kind for s in call.meta["segments"])
+
+
+def score_unheard(kind: str, folders: list[str], config: DetectorConfig, model: NoiseModel,
+                  thresholds: list[float]) -> int:
+    """--unheard KIND: the model was fitted without any call that has KIND in it; score it (and the
+    rules alone) on those calls of the training split, the way a noise kind no training call has
+    would be heard. Writes nothing."""
+    def keep(c: Call) -> bool:
+        return has_noise(c, kind)
+    for thr in thresholds:
+        cand = NoiseModel(model.mean, model.scale, model.hidden_w, model.hidden_b, model.out_w, model.out_b, thr)
+        for rate in (16, 8):
+            with_model, rules_only = evaluate(folders[-1], rate, config, [cand, False], keep)  # type: ignore[list-item]
+            for name, r in (("model", with_model), ("rules", rules_only)):
+                rec = " ".join(f"{c} {r['per_class'][c]['recall']:.3f}" for c in score.LABELS)
+                print(f"unheard {kind}, threshold {thr:.3f}, {rate} kHz, {name}: macro-F1 {r['macro_f1']:.4f}, "
+                      f"recall {rec}", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpora", default="/tmp/corpus/dev,/tmp/caller_train/train")
@@ -160,6 +205,10 @@ def main() -> int:
     ap.add_argument("--keep-negatives", type=float, default=0.2, help="share of not-noisy evaluations fitted")
     ap.add_argument("--thresholds", default="0.85,0.9,0.95,0.98", help="comma-separated candidates")
     ap.add_argument("--lv-thresholds", default="same", help="for low_volume hops; `same`: the threshold")
+    ap.add_argument("--gated", action="store_true",
+                    help="fit only on the evaluations the gate of NoiseModel.is_noisy passes")
+    ap.add_argument("--unheard", default="", metavar="KIND",
+                    help="fit without the calls that have this noise kind (e.g. moh) and score on them; writes nothing")
     ap.add_argument("--dry-run", action="store_true", help="do not write the model file")
     ap.add_argument("--out", default=OUT, help="where to write the model (default: the shipped file)")
     args = ap.parse_args()
@@ -168,7 +217,8 @@ def main() -> int:
     xs, ys = [], []
     for folder in folders:
         for rate in (16, 8):
-            x, y = collect(folder, rate, config, lambda c: not is_val(c, args.val_from, args.val_to))
+            x, y = collect(folder, rate, config, lambda c: not is_val(c, args.val_from, args.val_to)
+                           and not (args.unheard and has_noise(c, args.unheard)), args.gated)
             print(f"{folder} @ {rate} kHz: {y.size} evaluations asked ({int(y.sum())} truly noisy)", flush=True)
             xs.append(x)
             ys.append(y)
@@ -176,6 +226,8 @@ def main() -> int:
     x, y = subsample(x, y, args.keep_negatives)
     print(f"{y.size} evaluations ({int(y.sum())} truly noisy), {len(FEATURES)} features")
     model = fit(x, y, args.hidden, args.steps, args.l2)
+    if args.unheard:
+        return score_unheard(args.unheard, folders, config, model, [float(t) for t in args.thresholds.split(",")])
     cands = []
     for thr in (float(t) for t in args.thresholds.split(",")):
         for lv in args.lv_thresholds.split(","):

@@ -130,13 +130,14 @@ def test_dc_estimate_is_the_per_frame_recurrence_whatever_the_blocks() -> None:
 
 
 def test_the_noise_model_is_asked_only_where_its_gate_lets_it_answer() -> None:
-    """The caller tracker skips the features of evaluations whose quiet tenth is under the model's
-    gate (NoiseModel.is_noisy says no there): its conditions are those of asking everywhere."""
+    """The caller tracker skips the features of evaluations whose quiet tenth (of the last
+    GATE_FRAMES) is under the model's gate (NoiseModel.is_noisy says no there): its conditions
+    are those of asking everywhere."""
     from dataclasses import replace as dc_replace
 
     from softphone_assist.core.config import DetectorConfig
     from softphone_assist.core.detect import CallerLineTracker
-    from softphone_assist.core.detect.noise_model import FEATURES, NOISE_GATE_DBOV, shipped_model
+    from softphone_assist.core.detect.noise_model import FEATURES, GATE_FEATURE, NOISE_GATE_DBOV, shipped_model
 
     x = _speech(60.0)[:, 1].astype(np.float64)  # the demo's caller: real speech over a quiet line
     half = len(x) - len(x) // 2
@@ -161,6 +162,39 @@ def test_the_noise_model_is_asked_only_where_its_gate_lets_it_answer() -> None:
     every, feats = conditions(sink=True)
     assert fast == every
     assert feats is not None
-    p10 = feats[:, FEATURES.index("p10")]
-    assert (p10 < NOISE_GATE_DBOV).any() and (p10 >= NOISE_GATE_DBOV).any()  # both kinds were there
+    quiet = feats[:, FEATURES.index(GATE_FEATURE)]
+    assert (quiet < NOISE_GATE_DBOV).any() and (quiet >= NOISE_GATE_DBOV).any()  # both kinds were there
     assert "noisy" in [c for _, c, _ in fast]  # and the model did turn evaluations into noisy
+
+
+def test_the_callers_slow_floor_is_the_order_statistic_of_its_whole_window() -> None:
+    """NoiseFloor finds the caller's slow floor (the 4th-lowest frame of 1.2 s) from the lowest
+    frames of the window's older part and of its last 0.5 s: the same value as one partition of
+    the whole window, at every hop and whatever the block cuts."""
+    from softphone_assist.core.detect.floor import CALLER_SLOW_FRAMES, CALLER_SLOW_RANK, HOP, NoiseFloor
+    from softphone_assist.core.detect.history import FrameRing
+    from softphone_assist.core.detect.layout import FLOOR, LEVEL, PADS
+
+    rng = np.random.default_rng(5)
+    n = 1700
+    # levels spread over 60 dB: never steady, so the floor in force is the slow one
+    power = 32768.0**2 * 10.0 ** (rng.uniform(-80.0, -20.0, n) / 10.0)
+    runs = []
+    for cuts in ([n], [1, 4, 5, 290, 700, 700], [333] * 5 + [35]):
+        ring = FrameRing(PADS, keep=CALLER_SLOW_FRAMES + HOP)
+        floor = NoiseFloor(slow_frames=CALLER_SLOW_FRAMES, slow_rank=CALLER_SLOW_RANK)
+        got, seen, a = [], [], 0
+        for m in cuts:
+            ring.reserve(m)
+            floor.process(ring, a, power[a : a + m], power[a : a + m] * 0.5)
+            ring.end = a + m
+            got.append(ring.row(FLOOR, a, a + m).copy())
+            seen.append(ring.row(LEVEL, a, a + m).copy())
+            a += m
+        runs.append(np.concatenate(got))
+        levels = np.concatenate(seen)
+    assert all(r.tolist() == runs[0].tolist() for r in runs)
+    padded = np.concatenate([np.full(CALLER_SLOW_FRAMES, np.inf), levels])
+    for hop in range(HOP - 1 + CALLER_SLOW_FRAMES, n, HOP):
+        window = padded[hop + 1 : hop + 1 + CALLER_SLOW_FRAMES]
+        assert runs[0][hop] == np.partition(window, CALLER_SLOW_RANK)[CALLER_SLOW_RANK]

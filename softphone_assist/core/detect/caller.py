@@ -30,7 +30,7 @@ import numpy as np
 from softphone_assist.core.config import DetectorConfig
 from softphone_assist.core.detect import rules
 from softphone_assist.core.detect.activity import NOISE_LAG, SPEECH_LAG, FrameClassifier
-from softphone_assist.core.detect.floor import HOP, SLOW_FRAMES, NoiseFloor, hop_frames
+from softphone_assist.core.detect.floor import CALLER_SLOW_FRAMES, CALLER_SLOW_RANK, HOP, NoiseFloor, hop_frames
 from softphone_assist.core.detect.framing import (
     FRAME_S,
     FULL_SCALE,
@@ -63,9 +63,9 @@ from softphone_assist.core.detect.levels import (
     frame_power_and_tilt,
     reported,
 )
+from softphone_assist.core.detect.noise_model import GATE_FRAMES as NOISE_GATE_FRAMES
 from softphone_assist.core.detect.noise_model import LONG as NOISE_MODEL_FRAMES
 from softphone_assist.core.detect.noise_model import NOISE_GATE_DBOV, NoiseModel, hop_features, shipped_model
-from softphone_assist.core.detect.noise_model import WINDOW as NOISE_WINDOW
 from softphone_assist.core.detect.noise_model import _levels as _noise_levels
 from softphone_assist.core.detect.rules import CODES, rule_codes
 from softphone_assist.core.detect.smoothing import ConditionSmoother
@@ -81,6 +81,7 @@ SPIKE_FRAMES = 100
 TONE = len(CODES)  # rule code of the tone condition (after the label rules' codes)
 CONDITIONS: tuple[Condition, ...] = (*CODES, "tone")
 TONE_GAP_FRAMES = 60  # a tone heard within 0.6 s holds `tone` over busy (0.5 s) and DTMF gaps
+TONE_MODEL_MEMORY = 1000  # frames (10 s) after the last tone frame before the noise model is asked again
 
 
 class CallerLineTracker:
@@ -98,8 +99,8 @@ class CallerLineTracker:
         self._speech_frames = self._pause_frames - SPEECH_LAG  # speech window, ends SPEECH_LAG back
         self._span = max(NOISE_FRAMES + NOISE_LAG, SPIKE_FRAMES + 1, self._speech_frames + SPEECH_LAG,
                          NOISE_MODEL_FRAMES)
-        self._ring = FrameRing(PADS, keep=max(self._span, SLOW_FRAMES) + HOP)
-        self._floor = NoiseFloor()
+        self._ring = FrameRing(PADS, keep=max(self._span, CALLER_SLOW_FRAMES) + HOP)
+        self._floor = NoiseFloor(slow_frames=CALLER_SLOW_FRAMES, slow_rank=CALLER_SLOW_RANK)
         self._dc = DcOffset()
         self._frames = FrameClassifier()
         self._smoother = ConditionSmoother(HOP, FRAME_S)
@@ -109,6 +110,7 @@ class CallerLineTracker:
         # bench/train_caller_model.py: (hop frames, features, rule codes) of every evaluation
         self.feature_sink: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._noisy_vote = False  # the model's vote at the last evaluation
+        self._last_tone_frame = -(10**9)  # the last frame flagged as a tone
         self._next = 0
         self._last_speech_end = 0  # frame index just after the last speech frame
         self._turn_start = 0
@@ -215,13 +217,23 @@ class CallerLineTracker:
             voiced = ((rule == rules.SPEECH) | (rule == rules.LOW_VOLUME)) & (hops >= NOISE_MODEL_FRAMES)
             if tw is not None:
                 voiced &= ~tw[:, self._span - NOISE_MODEL_FRAMES :].any(axis=1)
+            # nor within TONE_MODEL_MEMORY after a tone: a busy or ringback cadence goes on under a
+            # talker whose words hide it from the tone detector, and reads as steady line noise
+            if tw is not None:
+                seen = tw.any(axis=1)
+                last = hops - self._span + 1 + (self._span - 1 - np.argmax(tw[:, ::-1], axis=1))
+                last = np.maximum.accumulate(np.where(seen, last, self._last_tone_frame))
+                self._last_tone_frame = max(self._last_tone_frame, int(last[-1]))
+                voiced &= hops - last >= TONE_MODEL_MEMORY
+            elif hops[0] - self._last_tone_frame < TONE_MODEL_MEMORY:
+                voiced &= hops - self._last_tone_frame >= TONE_MODEL_MEMORY
             rows = np.flatnonzero(voiced)
             if self.feature_sink is None and self._model is not None and rows.size:
-                # NoiseModel.is_noisy says no wherever the quiet tenth of the last second (its p10
+                # NoiseModel.is_noisy says no wherever the quiet tenth of the last 0.5 s (its p10_short
                 # feature) is under NOISE_GATE_DBOV, so those rows need no features (most of a talker
                 # over a quiet line): p10 >= the gate <=> at most a tenth of the levels are under it
-                under = (_noise_levels(view[LEVEL, rows, -NOISE_WINDOW:]) < NOISE_GATE_DBOV).sum(axis=1)
-                rows = rows[under <= NOISE_WINDOW // 10]
+                under = (_noise_levels(view[LEVEL, rows, -NOISE_GATE_FRAMES:]) < NOISE_GATE_DBOV).sum(axis=1)
+                rows = rows[under <= NOISE_GATE_FRAMES // 10]
             vote = np.zeros(hops.size, dtype=bool)
             if rows.size:
                 feats = hop_features(view, self._span - SPEECH_LAG, s_db[rows], n_db[rows], rows)
