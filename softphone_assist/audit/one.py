@@ -18,7 +18,7 @@ from softphone_assist.audit.calltimeline import CallTimeline, read_timeline
 from softphone_assist.audit.figures import call_figures
 from softphone_assist.audit.rules import DEFAULT_TOLERANCE_S, Thresholds, check_rules
 from softphone_assist.core.errors import UserError
-from softphone_assist.core.script.loader import load_script, scripts_dir
+from softphone_assist.core.script.loader import load_script, script_file
 from softphone_assist.core.script.model import Script
 from softphone_assist.core.timeline import JSONL_TYPES
 from softphone_assist.replay import ReplayRun
@@ -42,13 +42,12 @@ _SCRIPTS: dict[tuple[str, int, int], Script] = {}
 def script_for(locale: str) -> Script:
     """`load_script(locale)`, parsed once per process while its file is unchanged: a worker audits
     many calls (parsing the TOML took ~25 ms a call, ~0.3 s of CPU per audio hour)."""
-    text = str(locale)
-    path = Path(text) if text.endswith(".toml") or "/" in text or "\\" in text else scripts_dir() / f"{text}.toml"
+    path, _ = script_file(locale)
     try:
         st = path.stat()
     except OSError:
         return load_script(locale)  # the loader says what is wrong
-    key = (text, st.st_mtime_ns, st.st_size)
+    key = (str(locale), st.st_mtime_ns, st.st_size)
     if key not in _SCRIPTS:
         _SCRIPTS.clear()
         _SCRIPTS[key] = load_script(locale)

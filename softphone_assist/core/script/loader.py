@@ -72,16 +72,24 @@ def available_locales() -> list[str]:
     return sorted(p.stem for p in scripts_dir().glob("*.toml"))
 
 
-def load_script(locale_or_path: str | Path) -> Script:
-    """"zh-CN" -> resources/scripts/zh-CN.toml; a path (or anything ending in .toml) as given."""
+def script_file(locale_or_path: str | Path) -> tuple[Path, str | None]:
+    """The file a `--locale` names, and the locale its name promises (None for a path as given):
+    "zh-CN" -> (resources/scripts/zh-CN.toml, "zh-CN"); a path (or anything ending in .toml) as given."""
     text = str(locale_or_path)
     if isinstance(locale_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text:
-        return _load_file(Path(locale_or_path), expected_locale=None)
-    path = scripts_dir() / f"{text}.toml"
+        return Path(locale_or_path), None
+    return scripts_dir() / f"{text}.toml", text
+
+
+def load_script(locale_or_path: str | Path) -> Script:
+    """"zh-CN" -> resources/scripts/zh-CN.toml; a path (or anything ending in .toml) as given."""
+    path, locale = script_file(locale_or_path)
+    if locale is None:
+        return _load_file(path, expected_locale=None)
     if not path.is_file():
         available = ", ".join(available_locales()) or "none"
-        raise ScriptError(f"unknown script locale {text!r} (available: {available}; folder {path.parent})")
-    return _load_file(path, expected_locale=text)
+        raise ScriptError(f"unknown script locale {locale!r} (available: {available}; folder {path.parent})")
+    return _load_file(path, expected_locale=locale)
 
 
 def _load_file(path: Path, expected_locale: str | None) -> Script:
