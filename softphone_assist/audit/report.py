@@ -162,7 +162,7 @@ def write_report(out_dir: Path, rows: Sequence[dict[str, Any]], jobs: int = 1) -
     plots.dead_air_histogram(good, img_dir / "dead_air.png")
     plots.violations_per_rule(good, img_dir / "violations_per_rule.png")
     images = {call_id(r): f"{IMG_DIR}/{call_id(r)}.png" for r in good}
-    # local workers drew their calls' pictures already; here: a Dask run's, or a resumed audit's
+    # the command drew each new call's picture as its row arrived; here: older rows' missing ones
     _draw_timelines(out_dir, [r for r in good if not timeline_png(out_dir, r).is_file()], jobs)
 
     per_rule = Counter(v["rule"] for r in good for v in r.get("violations", []))
