@@ -144,6 +144,12 @@ def run(x: np.ndarray, rate: int, noise_model: bool) -> tuple[list[ConditionChan
     return events, tracker
 
 
+def changes(x: np.ndarray, rate: int, noise_model: bool) -> list[tuple[float, str]]:
+    """The (t, condition) of each condition change the tracker reports over `x`."""
+    events, _ = run(x, rate, noise_model)
+    return [(e.t, e.condition) for e in events]
+
+
 def masked_talker(rate: int) -> np.ndarray:
     """After 2.5 s of a silent line (the model needs 2 s of the line), a 5 s turn at -26 dBov under
     pink noise at -30 dBov (SNR 4 dB: noisy by the label rules)."""
@@ -165,45 +171,41 @@ def swelling_talker(rate: int) -> np.ndarray:
 
 @pytest.mark.parametrize("rate", RATES)
 def test_a_masked_talker_is_noisy_with_the_model_as_with_the_rules(rate: int) -> None:
-    rules_only, _ = run(masked_talker(rate), rate, noise_model=False)
-    with_model, _ = run(masked_talker(rate), rate, noise_model=True)
+    rules_only = changes(masked_talker(rate), rate, noise_model=False)
+    with_model = changes(masked_talker(rate), rate, noise_model=True)
     # steady noise: the level rules find it once the noise floor has risen (at 8 kHz the caller's
     # slow floor, 1.2 s, holds it until 3.75 s), and the model is sure from 0.8 s into the noise, so
     # with the model the line is noisy at 3.3 s; after 7.5 s it is silent (both report a short
     # `speech` on the way)
     if rate == 8000:
-        assert [(e.t, e.condition) for e in rules_only] == [(3.0, "speech"), (3.75, "noisy"), (7.95, "speech"),
-                                                           (8.15, "silent")]
-        assert [(e.t, e.condition) for e in with_model] == [(3.0, "speech"), (3.3, "noisy"), (7.95, "speech"),
-                                                           (8.15, "silent")]
+        assert rules_only == [(3.0, "speech"), (3.75, "noisy"), (7.95, "speech"), (8.15, "silent")]
+        assert with_model == [(3.0, "speech"), (3.3, "noisy"), (7.95, "speech"), (8.15, "silent")]
     else:
         expected = [(3.0, "speech"), (3.55, "noisy"), (7.95, "speech"), (8.15, "silent")]
-        assert [(e.t, e.condition) for e in rules_only] == expected
-        assert [(e.t, e.condition) for e in with_model] == expected
+        assert rules_only == expected
+        assert with_model == expected
 
 
 @pytest.mark.parametrize("rate", RATES)
 def test_a_talker_under_swelling_noise_is_noisy_sooner_and_steadier_with_the_model(rate: int) -> None:
-    rules_only, _ = run(swelling_talker(rate), rate, noise_model=False)
-    with_model, _ = run(swelling_talker(rate), rate, noise_model=True)
+    rules_only = changes(swelling_talker(rate), rate, noise_model=False)
+    with_model = changes(swelling_talker(rate), rate, noise_model=True)
     # the rules alone take an ebb for a talker over a quiet line, for 0.3 s at 8 kHz and 0.2 s at 16
     if rate == 8000:
-        assert [(e.t, e.condition) for e in rules_only] == [(3.0, "speech"), (3.75, "noisy"), (6.2, "speech"),
-                                                           (6.5, "noisy"), (7.95, "speech"), (8.35, "silent")]
+        assert rules_only == [(3.0, "speech"), (3.75, "noisy"), (6.2, "speech"), (6.5, "noisy"), (7.95, "speech"),
+                              (8.35, "silent")]
     else:
-        assert [(e.t, e.condition) for e in rules_only] == [(3.0, "speech"), (3.75, "noisy"), (4.15, "speech"),
-                                                           (4.35, "noisy"), (7.95, "speech"), (8.35, "silent")]
+        assert rules_only == [(3.0, "speech"), (3.75, "noisy"), (4.15, "speech"), (4.35, "noisy"), (7.95, "speech"),
+                              (8.35, "silent")]
     # the model hears the noise 0.55 s after it starts (its gate reads the last 0.5 s); the first ebb
     # (3.2 s) still reads as the talker's pause until the rules' floor has risen, and from then on
     # the line stays noisy until the noise ends
-    assert [(e.t, e.condition) for e in with_model] == [(3.05, "noisy"), (3.4, "speech"), (3.75, "noisy"),
-                                                       (7.95, "speech"), (8.35, "silent")]
+    assert with_model == [(3.05, "noisy"), (3.4, "speech"), (3.75, "noisy"), (7.95, "speech"), (8.35, "silent")]
 
 
 @pytest.mark.parametrize("rate", RATES)
 def test_a_clean_talker_stays_speech_with_the_model(rate: int) -> None:
-    events, _ = run(clean_talker(rate), rate, noise_model=True)
-    assert [(e.t, e.condition) for e in events] == [(3.0, "speech"), (8.25, "silent")]
+    assert changes(clean_talker(rate), rate, noise_model=True) == [(3.0, "speech"), (8.25, "silent")]
 
 
 # P(noisy) the shipped weights give on 8 kHz lines, and their vote at the shipped threshold: the
