@@ -355,7 +355,7 @@ def open_call(path: str | Path, channels: str | None = None) -> CallReader:
         raise InputError(f"{p}: cannot read ({e.strerror or e})") from None
     if wav is not None:
         try:
-            return CallReader(p, wav, chunk, channels, None)
+            return CallReader(p, wav, chunk, channels, c_stderr)
         except BaseException:
             wav.close()
             raise
