@@ -82,6 +82,7 @@ TONE = len(CODES)  # rule code of the tone condition (after the label rules' cod
 CONDITIONS: tuple[Condition, ...] = (*CODES, "tone")
 TONE_GAP_FRAMES = 60  # a tone heard within 0.6 s holds `tone` over busy (0.5 s) and DTMF gaps
 TONE_MODEL_MEMORY = 1000  # frames (10 s) after the last tone frame before the noise model is asked again
+assert TONE_MODEL_MEMORY >= NOISE_MODEL_FRAMES  # so a tone in the model's own window is covered too
 
 
 class CallerLineTracker:
@@ -212,13 +213,11 @@ class CallerLineTracker:
         rule = rule_codes(s_db, present, n_db, noise_known, self.config)
         if self._model is not None or self.feature_sink is not None:
             # the model is asked only where its answer can matter: the rules hear a talker, its 2 s
-            # window holds the line, not the time before the call, and no tone is in that window
-            # (its level statistics would read a tone as line noise)
+            # window holds the line, not the time before the call, and no tone was heard within
+            # TONE_MODEL_MEMORY (>= that window: its level statistics would read a tone as line
+            # noise, and a busy or ringback cadence goes on under a talker whose words hide it from
+            # the tone detector)
             voiced = ((rule == rules.SPEECH) | (rule == rules.LOW_VOLUME)) & (hops >= NOISE_MODEL_FRAMES)
-            if tw is not None:
-                voiced &= ~tw[:, self._span - NOISE_MODEL_FRAMES :].any(axis=1)
-            # nor within TONE_MODEL_MEMORY after a tone: a busy or ringback cadence goes on under a
-            # talker whose words hide it from the tone detector, and reads as steady line noise
             if tw is not None:
                 seen = tw.any(axis=1)
                 last = hops - self._span + 1 + (self._span - 1 - np.argmax(tw[:, ::-1], axis=1))
