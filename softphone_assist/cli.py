@@ -191,6 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return call_main(argv[1:])
     _utf8_output()
     replay = argv[:1] == ["replay"]
+    if replay and as_program:
+        # no cyclic garbage collection in a replay process: the collections run during its
+        # imports (~50, ~8 ms of CPU) and free nothing, and the replay itself makes no cycles
+        # (gc.collect() after a 60-minute replay finds 0 objects; tests/test_replay_speed_paths.py);
+        # the process ends at once after it (_end_replay_process), so nothing is left to collect
+        import gc
+
+        gc.disable()
     if as_program and argv[:1] and argv[0] in _BATCH:
         _tune_batch_process()
     parser = build_parser("replay" if replay else None)

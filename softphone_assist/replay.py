@@ -51,7 +51,7 @@ class ReplayRun:
                             call_started_at=self.start_time, detector=self.detector,
                             engine_options=self.options)
             pipe.schedule(loaded.events)
-            for caller, agent in reader.blocks(self.block_s):
+            for caller, agent in reader.blocks(self.block_s, int16=True):  # Pipeline takes int16 blocks
                 yield from pipe.feed(caller, agent)
                 if progress is not None:
                     progress(pipe.t, info.duration_s)

@@ -5,7 +5,10 @@
 * core/detect/agent.py's `percentile`: numpy's default percentile, value for value;
 * audio/vad.py: webrtcvad's own decisions, frame for frame;
 * cli.py: the replay-only parser parses a replay command line as the whole one does, and a replay
-  imports nothing it does not use (settings, audit, logging, soundfile for a plain WAV).
+  imports nothing it does not use (settings, audit, logging, soundfile for a plain WAV);
+* the int16 path: the reader's int16 blocks hold its float blocks' values, the pipeline gives the same
+  updates for either, and the VAD adapter takes them as they are;
+* a replay makes no cyclic garbage (the replay process runs without the cyclic collector).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from softphone_assist.audio.reader import CallReader, _PcmWav, _read_wav_data_ch
 from softphone_assist.audio.vad import WebRtcVad
 from softphone_assist.core.detect.agent import percentile
 from softphone_assist.core.errors import InputError
+from softphone_assist.core.events import Update
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo" / "demo_call.wav"  # real recorded speech, stereo 16 kHz, PCM_16
@@ -178,6 +182,111 @@ def test_the_vad_adapter_says_what_webrtcvad_says(rate: int, mode: int) -> None:
         got = WebRtcVad(rate, mode)(frames.astype(np.float64))
         assert got.tolist() == want
         assert any(want) and not all(want)
+
+
+def test_the_vad_adapter_takes_int16_frames_and_blocks_of_any_size() -> None:
+    """One adapter over a stream cut into blocks of changing sizes and frame lengths (its slices are
+    kept from block to block) says what one webrtcvad instance says frame by frame."""
+    import webrtcvad
+
+    x = _speech(30.0)[:, 0]
+    vad, ours = webrtcvad.Vad(3), WebRtcVad(16000, 3)
+    want: list[bool] = []
+    got: list[bool] = []
+    pos = 0
+    for frames, ms in ((5, 10), (300, 10), (7, 20), (0, 10), (2, 10), (400, 30), (1, 10), (900, 10), (3, 20)):
+        n = 16 * ms
+        block = x[pos : pos + frames * n].reshape(frames, n)
+        pos += frames * n
+        want += [vad.is_speech(row.tobytes(), 16000) for row in block]
+        out = ours(block)  # int16, as the pipeline hands them over from a replay
+        assert out.dtype == bool and out.shape == (frames,)
+        got += out.tolist()
+    assert got == want and any(want) and not all(want)
+
+
+def test_int16_blocks_hold_the_float_blocks_values(tmp_path: Path) -> None:
+    """`blocks(int16=True)`: int16 where the samples are stored as int16 at the analysis rate and not
+    mixed, float64 elsewhere; the same values, block for block, and the same warnings."""
+    x = _speech(3.3)
+    sf.write(tmp_path / "plain.wav", x, 16000, subtype="PCM_16")
+    sf.write(tmp_path / "call.flac", x, 16000, subtype="PCM_16")
+    sf.write(tmp_path / "pcm24.wav", x, 16000, subtype="PCM_24")
+    sf.write(tmp_path / "s48k.wav", np.repeat(x, 3, axis=0), 48000, subtype="PCM_16")  # resampled
+    sf.write(tmp_path / "s8k.wav", x[::2], 8000, subtype="PCM_16")
+    whole = (tmp_path / "plain.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(whole[: len(whole) - 1001])
+    cases = [("plain.wav", None, np.int16), ("call.flac", None, np.int16), ("s8k.wav", None, np.int16),
+             ("cut.wav", None, np.int16), ("plain.wav", "caller,-", np.int16),
+             ("plain.wav", "caller", np.float64), ("pcm24.wav", None, np.float64), ("s48k.wav", None, np.float64)]
+    for name, channels, dtype in cases:
+        runs = []
+        for int16 in (False, True):
+            with open_call(tmp_path / name, channels) as reader:
+                blocks = list(reader.blocks(0.25, int16=int16))
+                runs.append(([(c.tolist(), None if a is None else a.tolist()) for c, a in blocks],
+                             list(reader.warnings), dict(reader.clipped)))
+            got = {b.dtype for pair in blocks for b in pair if b is not None}
+            assert got == {np.dtype(dtype) if int16 else np.dtype(np.float64)}, (name, channels, int16)
+        assert runs[0] == runs[1], (name, channels)
+
+
+def _pipeline_updates(blocks: list[tuple[np.ndarray, np.ndarray]]) -> list[Update]:
+    from datetime import datetime
+
+    from softphone_assist.core.callevents import default_call_events
+    from softphone_assist.core.pipeline import Pipeline
+    from softphone_assist.core.script.loader import load_script
+
+    pipe = Pipeline(16000, load_script("zh-CN"), WebRtcVad, has_agent=True,
+                    call_started_at=datetime(2026, 11, 23, 14, 0))
+    total = sum(len(c) for c, _ in blocks) / 16000
+    pipe.schedule(default_call_events(total).events)
+    out: list[Update] = []
+    for caller, agent in blocks:
+        out += pipe.feed(caller, agent)
+    return out + pipe.finish()
+
+
+def test_the_pipeline_gives_the_same_updates_for_int16_and_float_samples() -> None:
+    """The replay hands the pipeline int16 blocks: the trackers see the same float64 values and the VAD
+    the same int16 samples as with float64 blocks, whatever the cut and however the types alternate."""
+    x = _speech(40.0)
+    agent, caller = x[:, 0], x[:, 1]
+
+    def cut(size: int, kinds: tuple[type[np.generic], ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(caller[i : i + size].astype(kinds[k % len(kinds)]), agent[i : i + size].astype(kinds[k % len(kinds)]))
+                for k, i in enumerate(range(0, len(x), size))]
+
+    want = _pipeline_updates(cut(30 * 16000, (np.float64,)))
+    assert any(getattr(u, "channel", None) == "agent" for u in want)  # the agent's side was heard
+    for size, kinds in ((30 * 16000, (np.int16,)), (1234, (np.int16,)), (999, (np.int16, np.float64)),
+                        (16000 * 7 + 3, (np.float64, np.int16, np.float32))):
+        assert _pipeline_updates(cut(size, kinds)) == want, (size, kinds)
+
+
+def test_a_replay_makes_no_cyclic_garbage() -> None:
+    """What lets a replay process run without the cyclic collector (cli.main): once started, a replay
+    leaves nothing that only the collector could free, so none piles up however long the call is."""
+    import gc
+    from datetime import datetime
+
+    from softphone_assist.replay import ReplayRun
+
+    def replay() -> int:
+        run = ReplayRun(path=DEMO, start_time=datetime(2026, 11, 23, 14, 0), block_s=5.0)
+        return sum(1 for _ in run.updates())
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        replay()  # the first one imports and caches what it uses
+        gc.collect()
+        assert replay() > 20
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _cli_modules(*args: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 Reads any file libsndfile decodes (WAV and FLAC at least: 8/16/24/32-bit integer, 32/64-bit
 float, μ-law, A-law, 8 kHz and up) and hands out float64 blocks in int16 scale
-(-32768..32767) at the analysis rate: 8000 Hz for 8 kHz input, 16000 Hz for everything else
+(-32768..32767), or on request the int16 samples as stored where there are such (`blocks`), at the
+analysis rate: 8000 Hz for 8 kHz input, 16000 Hz for everything else
 (webrtcvad takes 8/16/32/48 kHz and telephony speech is at most 8 kHz wide).
 
 Channel map (``--channels``): one role per file channel, in file order.
@@ -485,10 +486,14 @@ class CallReader:
         self._nonfinite_at = first / sr
         return True
 
-    def blocks(self, block_s: float = 1.0) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    def blocks(self, block_s: float = 1.0, int16: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         """Yield (caller, agent) float64 int16-scale blocks at `info.rate`; agent is None without one.
 
         Every block holds exactly round(block_s * rate) samples except the last, which holds the rest.
+        `int16`: where the samples are int16 as stored (16-bit or narrower PCM at the analysis rate,
+        channels not mixed) the blocks are int16 arrays of the same values: a consumer that hands
+        them to webrtcvad (int16 PCM) and converts them to float64 itself skips a float64 copy and
+        its conversion back (Pipeline does). Other files give float64 blocks either way.
         """
         n_block = round(block_s * self.info.rate)
         if block_s <= 0 or n_block < 1 or abs(n_block - block_s * self.info.rate) > 1e-6:
@@ -496,12 +501,12 @@ class CallReader:
         if self._used:
             raise RuntimeError("CallReader.blocks() can be iterated only once")
         self._used = True
-        return self._generate(n_block)
+        return self._generate(n_block, int16)
 
-    def _generate(self, n_block: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    def _generate(self, n_block: int, int16: bool) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         nch = len(self._cols)
         if self._int16 and self.info.source_rate == self.info.rate:
-            yield from self._direct(n_block, nch)
+            yield from self._direct(n_block, nch, np.int16 if int16 and not self._mix else np.float64)
         else:
             yield from self._resampled(n_block, nch)
         for role, count in self.clipped.items():
@@ -515,12 +520,13 @@ class CallReader:
             self.warnings.append(f"{self.info.path}: the decoder found damaged data ({note}); "
                                  f"replayed what it could decode")
 
-    def _direct(self, n_block: int, nch: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """int16 samples at the analysis rate: straight into each channel's block (exact), with
-        nothing to count or clip."""
+    def _direct(self, n_block: int, nch: int,
+                dtype: type[np.generic]) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """int16 samples at the analysis rate: straight into each channel's block of `dtype` (int16,
+        or float64: exact either way; a mix of channels is float64), with nothing to count or clip."""
         for role in ("caller", "agent")[:nch]:
             self.clipped.setdefault(role, 0)
-        outs = [np.empty(n_block) for _ in range(nch)]
+        outs = [np.empty(n_block, dtype=dtype) for _ in range(nch)]
         fill = 0
         raw = not self._mix  # the file's frames as read: each used column is picked while copying
         cols = self._cols if raw else [0]
@@ -534,7 +540,7 @@ class CallReader:
                 pos += k
                 if fill == n_block:
                     yield outs[0], (outs[1] if nch > 1 else None)
-                    outs = [np.empty(n_block) for _ in range(nch)]
+                    outs = [np.empty(n_block, dtype=dtype) for _ in range(nch)]
                     fill = 0
         if fill:
             last = [out[:fill].copy() for out in outs]

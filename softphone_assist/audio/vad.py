@@ -7,7 +7,7 @@ the pure core stays free of native audio libraries and unit tests can inject dec
 
 from __future__ import annotations
 
-from itertools import repeat
+from itertools import islice, repeat
 
 import numpy as np
 
@@ -26,6 +26,8 @@ class WebRtcVad:
         self.rate = rate
         self.mode = mode
         self._frame_lens = {rate * ms // 1000 for ms in VAD_FRAME_MS}
+        self._slices: list[slice] = []  # frame k's bytes of a block (__call__), made once, grown as needed
+        self._slice_step = 0
         # webrtcvad.Vad is a thin Python wrapper around its C module _webrtcvad: calling the C
         # functions directly, on slices of one buffer, halves the per-frame overhead (~1.5 of ~3.5 us
         # per 10 ms frame), and importing the C module alone skips webrtcvad.py's look-up of its own
@@ -68,7 +70,11 @@ class WebRtcVad:
         step = 2 * width
         buf = pcm.data.cast("B")  # the frames' bytes, sliced without a copy
         # one view per frame and one C call each, chained with map: no Python frame per 10 ms frame
-        # (~0.3 of ~1.7 us a frame saved over a generator expression)
-        views = map(buf.__getitem__, map(slice, range(0, n * step, step), range(step, n * step + 1, step)))
+        # (~0.3 of ~1.7 us a frame saved over a generator expression); the slice objects are kept
+        # from block to block (~0.07 us a frame: ~4 ms of CPU per 10 minutes of a channel)
+        if step != self._slice_step or len(self._slices) < n:
+            self._slice_step = step
+            self._slices = [slice(i, i + step) for i in range(0, max(n, len(self._slices)) * step, step)]
+        views = map(buf.__getitem__, islice(self._slices, n))
         calls = map(self._process, repeat(self._handle, n), repeat(rate, n), views, repeat(width, n))
         return np.fromiter(calls, dtype=bool, count=n)

@@ -106,7 +106,12 @@ class _Framer:
         self._rest = np.zeros(0, dtype=np.float64)
 
     def push(self, samples: np.ndarray) -> None:
-        x = np.asarray(samples, dtype=np.float64).reshape(-1)
+        # int16 samples stay int16 (the VAD takes them as they are, the trackers convert them to the
+        # same float64 values); anything else is float64. A rest of the other type promotes to float64.
+        x = np.asarray(samples)
+        if x.dtype != np.int16:
+            x = x.astype(np.float64, copy=False)
+        x = x.reshape(-1)
         self._rest = np.concatenate((self._rest, x)) if self._rest.size else x  # x: `take` or `keep` copies
 
     def available(self) -> int:
@@ -193,7 +198,8 @@ class Pipeline:
 
     # ------------------------------------------------------------------------------------------
     def feed(self, caller: np.ndarray, agent: np.ndarray | None = None) -> list[Update]:
-        """Consume samples (int16 scale) and return what happened, in stream-time order."""
+        """Consume samples (int16 scale: int16 arrays, as a replay reads them, or float) and return
+        what happened, in stream-time order."""
         self._caller_in.push(caller)
         if self._agent_in is not None:
             self._agent_in.push(np.zeros(len(caller)) if agent is None else agent)
