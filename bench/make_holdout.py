@@ -2,7 +2,7 @@
 """A held-out line-condition corpus: the dev corpus' rules with voices and noises dev never has.
 
     /tmp/corpus-venv/bin/python bench/make_holdout.py [--calls 120] [--out /tmp/holdout] [--jobs 2]
-    /tmp/corpus-venv/bin/python bench/make_holdout.py --train --calls 240 [--out /tmp/caller_train]
+    /tmp/corpus-venv/bin/python bench/make_holdout.py --train --calls 480 [--out /tmp/caller_train]
 
 `--train` builds instead the training split of bench/train_caller_model.py (TRAIN below): other
 voices and other noise generators than the hold-out's, so the hold-out stays unheard.
@@ -208,7 +208,11 @@ HOLDOUT = {
 # variants than the hold-out's). Noises: real music on hold (asterisk-moh-opsound-wav, 8 kHz
 # recordings), small-group babble (2-5 talkers) and crowd babble of the training voices, typing and
 # rain (impulsive), a machine drone (harmonic, pitch wandering), traffic swells, wind gusts, and the
-# dev corpus' own five kinds. Seeds 90000 + i.
+# dev corpus' own five kinds; since round 3 also synthesised music of four other styles (plucked
+# arpeggios, pads under a vibrato lead, electronic dance music, a rubato piano), a television or
+# radio in the room, a café (reverberant talkers, clinking cups), handling noise and bursty radio
+# static (the noise weights changed with them, so the first 400 calls are not those of round 2).
+# Seeds 90000 + i.
 # ---------------------------------------------------------------------------------------------
 GSM_POOLS = {"gsm/es_co": "/usr/share/asterisk/sounds/es", "gsm/fr_armelle": "/usr/share/asterisk/sounds/fr"}
 GSM_DIR = "/tmp/softphone-assist-train-gsm"
@@ -329,15 +333,239 @@ def noise_wind(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndar
     return mc._unit(env * mc._unit(_lowpass_noise(rng, n, rng.uniform(150.0, 500.0), 3.0)))
 
 
+# New training noise kinds (round 3; none is a hold-out generator): other music styles than the
+# hold-out's note-and-drum synthesiser, a television or radio in the room, a café, handling
+# noise on the microphone and bursty radio static.
+_SCALES = (np.array([0, 2, 3, 5, 7, 8, 10]), np.array([0, 2, 4, 7, 9]), np.array([0, 3, 5, 7, 10]),
+           np.array([0, 2, 4, 5, 7, 9, 11]))
+
+
+def _note_hz(rng: np.random.Generator, root: float, scale: np.ndarray, low: int, high: int) -> float:
+    step = int(rng.integers(low, high))
+    return float(root * 2 ** ((12 * (step // scale.size) + scale[step % scale.size]) / 12.0))
+
+
+def _pluck(rng: np.random.Generator, hz: float, k: int) -> np.ndarray:
+    """A Karplus-Strong plucked string: a noise burst through a damped delay loop."""
+    from scipy.signal import lfilter
+
+    period = max(int(FS / hz), 2)
+    burst = np.zeros(k)
+    burst[: min(period, k)] = rng.uniform(-1.0, 1.0, min(period, k))
+    a = np.zeros(period + 2)
+    a[0] = 1.0
+    a[period] = a[period + 1] = -0.5 * rng.uniform(0.985, 0.998)
+    return np.asarray(lfilter([1.0], a, burst))
+
+
+def _band_pass(x: np.ndarray, lo: float, hi: float, order: int = 2) -> np.ndarray:
+    from scipy.signal import butter, sosfilt
+
+    return np.asarray(sosfilt(butter(order, [lo, min(hi, FS / 2 - 100.0)], btype="bandpass", fs=FS,
+                                     output="sos"), x))
+
+
+def noise_band(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Background music of other styles than the hold-out's: plucked-string arpeggios over a bass,
+    sustained synthesiser pads under a vibrato lead (a voice-like line), electronic dance music
+    (kick, snare, hi-hat, square bass, off-beat chords) or a piano with pedalled, stretched-partial
+    notes played rubato."""
+    style = int(rng.integers(4))
+    t = np.arange(n) / FS
+    x = np.zeros(n)
+    root = rng.uniform(80.0, 200.0)
+    scale = _SCALES[int(rng.integers(len(_SCALES)))]
+    beat = 60.0 / rng.uniform(60.0, 170.0)
+    if style == 0:  # plucked arpeggios and a bass
+        step = beat / float(rng.choice([2, 3, 4]))
+        pos = rng.uniform(0.0, step)
+        while pos < n / FS:
+            a = int(pos * FS)
+            k = min(int(rng.uniform(0.4, 1.5) * FS), n - a)
+            x[a : a + k] += _pluck(rng, _note_hz(rng, root * 2, scale, 0, 12), k) * rng.uniform(0.5, 1.0)
+            if rng.random() < 0.25:
+                x[a : a + k] += 1.5 * _pluck(rng, _note_hz(rng, root / 2, scale, 0, 5), k)
+            pos += step * (1.0 + rng.uniform(-0.05, 0.05))
+    elif style == 1:  # pads and a vibrato lead
+        pos = 0.0
+        while pos < n / FS:
+            dur = beat * float(rng.choice([4, 8]))
+            a, k = int(pos * FS), min(int(dur * 1.3 * FS), n - int(pos * FS))
+            kk = np.arange(k) / FS
+            env = np.minimum(kk / rng.uniform(0.2, 0.6), 1.0) * np.exp(-np.maximum(kk - dur, 0.0) / 0.3)
+            chord = [_note_hz(rng, root, scale, 0, 10) for _ in range(3)]
+            for f in chord:
+                for det in (0.997, 1.003):  # detuned sawtooth pair
+                    ph = (f * det * kk + rng.uniform()) % 1.0
+                    x[a : a + k] += 0.25 * env * _band_pass(2 * ph - 1, 60.0, 2500.0)
+            pos += dur
+        lead = np.zeros(n)
+        pos = rng.uniform(0.0, 1.0)
+        while pos < n / FS:
+            dur = beat * float(rng.choice([0.5, 1, 1, 2, 3]))
+            a, k = int(pos * FS), min(int(dur * FS), n - int(pos * FS))
+            kk = np.arange(k) / FS
+            f = _note_hz(rng, root * 2, scale, 0, 14) * (1 + 0.01 * np.sin(2 * np.pi * rng.uniform(4.5, 6.5) * kk))
+            ph = 2 * np.pi * np.cumsum(f) / FS
+            env = np.minimum(kk / 0.05, 1.0) * np.minimum((dur - kk) / 0.05, 1.0)
+            lead[a : a + k] = env * sum(np.sin(h * ph) * rng.uniform(0.3, 1.0) / h for h in range(1, 8))
+            pos += dur + (beat * rng.uniform(0.5, 2.0) if rng.random() < 0.2 else 0.0)
+        x = mc._unit(x) + rng.uniform(0.3, 1.0) * mc._unit(lead + 1e-9)
+    elif style == 2:  # electronic dance music
+        step = beat / 2
+        f = _note_hz(rng, root / 2, scale, 0, 5)
+        for i, b in enumerate(np.arange(rng.uniform(0.0, step), n / FS, step)):
+            a = int(b * FS)
+            k = min(int(0.25 * FS), n - a)
+            kk = np.arange(k) / FS
+            if i % 2 == 0:  # kick: a falling sine
+                sweep = np.cumsum(50 + 120 * np.exp(-kk / 0.03)) / FS
+                x[a : a + k] += 1.5 * np.sin(2 * np.pi * sweep) * np.exp(-kk / 0.12)
+            if i % 4 == 2:  # snare
+                x[a : a + k] += 0.6 * (rng.standard_normal(k) + np.sin(2 * np.pi * 190 * kk)) * np.exp(-kk / 0.06)
+            hat = rng.standard_normal(min(int(0.04 * FS), k))  # hi-hat
+            x[a : a + hat.size] += 0.3 * np.diff(hat, prepend=0.0) * np.exp(-np.arange(hat.size) / (0.008 * FS))
+            if i % 2 == 0:  # the bass moves on the beat
+                f = _note_hz(rng, root / 2, scale, 0, 5)
+            x[a : a + k] += 0.4 * np.sign(np.sin(2 * np.pi * f * kk)) * np.exp(-kk / 0.15)
+            if i % 2 == 1 and rng.random() < 0.7:
+                for g in [_note_hz(rng, root * 2, scale, 0, 8) for _ in range(3)]:
+                    x[a : a + k] += 0.2 * np.sin(2 * np.pi * g * kk) * np.exp(-kk / 0.08)
+        x = _band_pass(x, 30.0, 7000.0)
+    else:  # piano, rubato, with the pedal down
+        pos = 0.0
+        while pos < n / FS:
+            a = int(pos * FS)
+            k = min(int(rng.uniform(1.0, 3.0) * FS), n - a)
+            kk = np.arange(k) / FS
+            for f in [_note_hz(rng, root, scale, 0, 18) for _ in range(int(rng.integers(1, 4)))]:
+                decay = rng.uniform(0.4, 1.5)
+                for h in range(1, 9):
+                    fh = f * h * np.sqrt(1 + 0.0004 * h * h)  # stretched partials
+                    if fh < 7000:
+                        x[a : a + k] += np.sin(2 * np.pi * fh * kk) * np.exp(-kk * h / decay) / h
+            pos += beat * float(rng.choice([0.5, 1, 1, 1.5, 2])) * rng.uniform(0.8, 1.25)
+    x = x * (1.0 + 0.2 * np.sin(2 * np.pi * rng.uniform(0.05, 0.2) * t))  # the mix breathes
+    return mc._unit(x + 1e-3 * rng.standard_normal(n))
+
+
+def _room(rng: np.random.Generator, x: np.ndarray, rt: float) -> np.ndarray:
+    """A talker or a loudspeaker across a room: the direct sound plus a decaying noise tail."""
+    from scipy.signal import fftconvolve
+
+    k = int(rt * FS)
+    ir = rng.standard_normal(k) * np.exp(-np.arange(k) / (rt / 6.9 * FS)) * 0.3
+    ir[0] = 1.0
+    return np.asarray(fftconvolve(x, ir)[: x.size])
+
+
+def _talker(rng: np.random.Generator, n: int, pool: list[Any], gap_s: tuple[float, float]) -> np.ndarray:
+    out = np.zeros(n)
+    pos = int(rng.integers(0, FS // 3))
+    while pos < n:
+        _, u = pool[int(rng.integers(len(pool)))]
+        k = min(u.size, n - pos)
+        out[pos : pos + k] += u[:k] * 10 ** (rng.uniform(-3, 3) / 20)
+        pos += k + int(rng.uniform(*gap_s) * FS)
+    return out
+
+
+def noise_tv(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """A television or radio in the room: one or two presenters (training voices) through a small
+    loudspeaker (band-limited, reverberant), often over a music bed or applause."""
+    pool = ctx["babble_items"]
+    voice = np.zeros(n)
+    for _ in range(int(rng.integers(1, 3))):
+        voice = voice + _talker(rng, n, pool, (0.05, 0.5))
+    x = mc._unit(_room(rng, _band_pass(voice, rng.uniform(150.0, 400.0), rng.uniform(3000.0, 6000.0)),
+                       rng.uniform(0.2, 0.6)) + 1e-9)
+    extra = rng.random()
+    if extra < 0.4:
+        x = x + rng.uniform(0.2, 0.6) * mc._unit(noise_band(rng, n, ctx))
+    elif extra < 0.6:  # applause: dense claps
+        claps = np.zeros(n)
+        c = rng.poisson(rng.uniform(100.0, 400.0) * n / FS)
+        np.add.at(claps, rng.integers(0, n, size=c), rng.standard_normal(c))
+        claps = _band_pass(np.convolve(claps, np.exp(-np.arange(80) / 15.0))[:n], 500.0, 6000.0)
+        env = np.clip(np.sin(np.pi * np.arange(n) / n * rng.uniform(0.5, 2.0)), 0, None)
+        x = x + rng.uniform(0.3, 1.0) * mc._unit(claps) * env
+    return mc._unit(x + 1e-3 * rng.standard_normal(n))
+
+
+def noise_cafe(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """A café: a few talkers across a reverberant room, cups and cutlery clinking (damped
+    high-pitched rings), now and then the hiss of a coffee machine."""
+    pool = ctx["babble_items"]
+    talk = np.zeros(n)
+    for _ in range(int(rng.integers(2, 9))):
+        talk = talk + _talker(rng, n, pool, (0.2, 1.5)) * 10 ** (rng.uniform(-8, 0) / 20)
+    x = mc._unit(_room(rng, talk, rng.uniform(0.4, 1.0)) + 1e-9)
+    clinks = np.zeros(n)
+    pos = rng.exponential(0.5)
+    while pos < n / FS:
+        a = int(pos * FS)
+        k = min(int(0.06 * FS), n - a)
+        kk = np.arange(k) / FS
+        for f in rng.uniform(1500.0, 7000.0, size=int(rng.integers(1, 4))):
+            clinks[a : a + k] += np.sin(2 * np.pi * f * kk) * np.exp(-kk / rng.uniform(0.004, 0.02))
+        pos += rng.exponential(1.0 / rng.uniform(0.5, 4.0))
+    x = x + rng.uniform(0.5, 2.0) * clinks
+    if rng.random() < 0.4:
+        a = int(rng.uniform(0.0, 0.7) * n)
+        k = min(int(rng.uniform(1.0, 3.0) * FS), n - a)
+        x[a : a + k] += rng.uniform(0.3, 1.0) * _band_pass(rng.standard_normal(k), 2000.0, 7000.0)
+    return mc._unit(x)
+
+
+def noise_handling(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Handling noise: the phone rubbed against clothes or moved in the hand — scratchy broadband
+    bursts of 50-400 ms and low thumps, at irregular times, over a little rustle."""
+    x = np.zeros(n)
+    pos = rng.exponential(0.3)
+    while pos < n / FS:
+        a = int(pos * FS)
+        if rng.random() < 0.7:
+            k = min(int(rng.uniform(0.05, 0.4) * FS), n - a)
+            env = np.abs(_lowpass_noise(rng, k, rng.uniform(10.0, 40.0), 2.0)) if k > 32 else np.ones(k)
+            x[a : a + k] += rng.uniform(0.3, 1.0) * env * np.diff(rng.standard_normal(k + 1))
+        else:
+            k = min(int(0.15 * FS), n - a)
+            kk = np.arange(k) / FS
+            x[a : a + k] += 2.0 * np.sin(2 * np.pi * rng.uniform(30.0, 90.0) * kk) * np.exp(-kk / 0.03)
+        pos += rng.exponential(1.0 / rng.uniform(1.0, 6.0))
+    return mc._unit(x + 0.05 * mc._unit(_lowpass_noise(rng, n, 1000.0, 2.0)))
+
+
+def noise_static(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Radio-like static: clusters of clicks (tens within 20-100 ms), each cluster's clicks
+    coloured by one resonance, over a hiss that swells and fades."""
+    x = np.zeros(n)
+    pos = rng.exponential(0.1)
+    while pos < n / FS:
+        a = int(pos * FS)
+        span = int(rng.uniform(0.02, 0.1) * FS)
+        m = int(rng.integers(5, 50))
+        burst = np.zeros(span)
+        np.add.at(burst, rng.integers(0, span, size=m), rng.standard_normal(m))
+        lo = rng.uniform(300.0, 2500.0)
+        burst = _band_pass(burst, lo, lo * rng.uniform(1.5, 3.0)) * rng.uniform(0.3, 1.5)
+        k = min(span, n - a)
+        x[a : a + k] += burst[:k]
+        pos += rng.exponential(1.0 / rng.uniform(2.0, 20.0))
+    swell = 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.1, 0.8) * np.arange(n) / FS + rng.uniform(0, 6.3))
+    return mc._unit(mc._unit(x + 1e-9) + rng.uniform(0.1, 0.5) * swell * rng.standard_normal(n))
+
+
 TRAIN = {
     "seed_base": 90000,
-    "max_calls": 400,
+    "max_calls": 480,
     "pools": {"it": ["it_IT_f_Menardi"], "es": ["gsm/es_co"], "fr": ["gsm/fr_armelle"], "en": ["en_US_f_Allison"],
               "de": ["espeak/de+m2"], "pl": ["espeak/pl+f3"], "yue": ["espeak/yue+m1"]},
     "pool_weights": {"it": 0.2, "es": 0.2, "fr": 0.2, "en": 0.1, "de": 0.1, "pl": 0.1, "yue": 0.1},
     "babble_pools": ["it_IT_f_Menardi", "gsm/es_co", "gsm/fr_armelle", "en_US_f_Allison"],
-    "noise_types": {"moh": 0.16, "group": 0.16, "typing": 0.14, "drone": 0.1, "traffic": 0.1, "wind": 0.1,
-                    "white": 0.05, "pink": 0.05, "brown": 0.05, "gsm_buzz": 0.05, "babble": 0.04},
+    "noise_types": {"moh": 0.1, "band": 0.12, "group": 0.1, "tv": 0.08, "cafe": 0.08, "typing": 0.08,
+                    "handling": 0.06, "static": 0.06, "drone": 0.06, "traffic": 0.05, "wind": 0.05,
+                    "white": 0.03, "pink": 0.03, "brown": 0.03, "gsm_buzz": 0.03, "babble": 0.04},
 }
 
 
@@ -348,7 +576,8 @@ def install() -> None:
     mc.pool_files = pool_files
     mc.NOISES.update({"hum": noise_hum, "crackle": noise_crackle, "fan": noise_fan, "car": noise_car,
                       "music": noise_music, "moh": noise_moh, "group": noise_group, "typing": noise_typing,
-                      "drone": noise_drone, "traffic": noise_traffic, "wind": noise_wind})
+                      "drone": noise_drone, "traffic": noise_traffic, "wind": noise_wind, "band": noise_band,
+                      "tv": noise_tv, "cafe": noise_cafe, "handling": noise_handling, "static": noise_static})
 
 
 def main(argv: list[str] | None = None) -> None:

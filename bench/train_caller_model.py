@@ -3,13 +3,17 @@
 
     .venv/bin/python bench/train_caller_model.py [--corpora /tmp/corpus/dev,/tmp/caller_train/train]
         [--val-from 180 --val-to 240] [--hidden 24] [--gated] [--unheard KIND] [--dry-run]
+        [--choose-on /tmp/holdout/holdout,/tmp/holdout_b/holdout]
 
 Training data: the dev corpus and the training split of bench/make_holdout.py (`--train`: seeds
 90000+, voices it_IT_f_Menardi, Colombian Spanish, French Armelle, en_US Allison, espeak-ng German,
-Polish and Cantonese; noises recorded music on hold, small-group and crowd babble, typing, rain,
-a machine drone, traffic, wind and dev's five). It shares no voice and no noise generator with
-the hold-out split (bench/make_holdout.py without --train), which is for evaluation only
-(bench/bench_generalise.py) and is read by nothing here.
+Polish and Cantonese; noises recorded music on hold, synthesised music of four styles, small-group
+and crowd babble, a television or radio, a café, typing, rain, handling noise, radio static, a
+machine drone, traffic, wind and dev's five). It shares no voice and no noise generator with
+the hold-out split (bench/make_holdout.py without --train). The hold-out sets are never fitted
+on; with --choose-on they are validation sets that a threshold must meet the target on (so they
+no longer are an unseen test: the judge is then a fresh hold-out with voices and noise kinds of
+its own).
 
 1. Runs CallerLineTracker (level rules alone) over every call at 8 and 16 kHz and keeps, for each
    50 ms evaluation the tracker would ask the model about (the rules say speech or low_volume,
@@ -21,7 +25,9 @@ the hold-out split (bench/make_holdout.py without --train), which is for evaluat
 3. Scores every (threshold, low-volume threshold) pair of --thresholds x --lv-thresholds with
    the corpus scorer on dev (all calls) and on the validation calls, both rates, and keeps the
    one with the best worst-case macro-F1 among those that keep every class recall >= 0.92 on
-   dev (and on validation, if any pair does); writes softphone_assist/core/detect/caller_noise_model.json.
+   dev (and on validation, if any pair does); with --choose-on, first among those that meet the
+   target (macro-F1 >= 0.95, every recall >= 0.92) on dev and on those sets. Writes
+   softphone_assist/core/detect/caller_noise_model.json.
 
 History: the -60 dBov gate of NoiseModel.is_noisy, the tracker's two-evaluation agreement and its
 2 s warm-up were chosen in an earlier round with hold-out A (seeds 50000+) as the validation set;
@@ -37,7 +43,39 @@ depend on the gate, which only filters at run time): retrained with the 1.5 s fl
 --gated, --steps 4000, --hidden 32 --keep-negatives 0.4) they scored worst-case macro-F1
 0.9273-0.9297 on dev + validation against the shipped weights' 0.9298, and one of them
 (--hidden 32) read a sustained clean talker as noisy (tests/test_detect_caller.py), so the file
-was kept. Re-running this script rewrites it.
+was kept.
+
+Round 3 (the shipped weights): hold-outs A and B had been looked at, so they became validation
+sets (--choose-on) and a fresh hold-out is the judge. Changes, each checked on dev, the validation
+calls and a leave-one-noise-kind-out run on the new split: five new training noise kinds in
+bench/make_holdout.py's TRAIN (band: four synthesised music styles; tv; cafe; handling; static;
+none of them a hold-out generator) in a 480-call split, and six cheap features (mod_peak,
+mod_centroid, level_skew, env_curvature, tilt_step, loud_tilt_spread; noise_model.py). Command:
+
+    /tmp/corpus-venv/bin/python bench/make_holdout.py --train --calls 480 --out /tmp/caller_train_r3
+    .venv/bin/python bench/train_caller_model.py --corpora /tmp/corpus/dev,/tmp/caller_train_r3/train
+        --thresholds 0.85,0.875,0.9,0.925,0.95 --choose-on /tmp/holdout/holdout,/tmp/holdout_b/holdout
+
+Per-second figures (bench/bench_generalise.py --detectors model, 16 / 8 kHz; round 2 in brackets):
+dev 0.9604 / 0.9591 (0.9612 / 0.9607); hold-out A 0.9503 / 0.9506, noisy recall 0.924 / 0.945
+(0.9468 / 0.9482, 0.904 / 0.914); hold-out B 0.9519 / 0.9545, noisy recall 0.929 / 0.956
+(0.9518 / 0.9524, 0.925 / 0.936); validation calls of the new split 0.9182 / 0.9240 (round 2's
+weights over the whole new split: 0.9077 / 0.9094, noisy recall 0.824 / 0.835). 0.925 is the one
+threshold of the grid that meets the target on dev, A and B (0.875 scored best on dev +
+validation calls, 0.9209, but A at 8 kHz 0.9478). The steps, each with the default choice: the new
+split alone (25 features) A 0.9482 / 0.9475, worst of dev + validation 0.9165; with mod_peak,
+mod_centroid, level_skew, env_curvature A 0.9486 / 0.9494, 0.9211; with tilt_step and
+loud_tilt_spread too A 0.9506 / 0.9478 (0.875), 0.9209, and at 0.925 the figures above;
+--keep-negatives 0.4 did worse (0.9170). Leave one noise kind out (--unheard KIND, threshold 0.9,
+16 / 8 kHz macro-F1 and noisy recall): band (the synthesised styles; moh stays in the fit) 25
+features 0.9042 / 0.9040, 0.847 / 0.873 -> 31 features 0.9094 / 0.9057, 0.865 / 0.883 (rules
+alone 0.8886 / 0.8876); static 0.8793 / 0.8791, 0.733 / 0.744 -> 0.8807 / 0.8793, 0.735 / 0.734
+(no change: bursts of clicks no training kind resembles stay hard).
+The judge, hold-out C (bench/make_holdout_c.py: built before round 3, only scored; its generators
+were not seen by round 3's author, though TV, cafe and plucked music are kinds round 3's training
+split also has, with generators of its own): 0.9300 / 0.9327, noisy recall 0.813 / 0.839 (round 2:
+0.9259 / 0.9284, 0.801 / 0.812) — the target is not met on noise kinds the model never heard.
+Re-running this script rewrites the weights.
 """
 
 from __future__ import annotations
@@ -209,6 +247,9 @@ def main() -> int:
                     help="fit only on the evaluations the gate of NoiseModel.is_noisy passes")
     ap.add_argument("--unheard", default="", metavar="KIND",
                     help="fit without the calls that have this noise kind (e.g. moh) and score on them; writes nothing")
+    ap.add_argument("--choose-on", default="", metavar="FOLDERS",
+                    help="comma-separated corpora (e.g. the hold-out sets, as validation) whose target "
+                         "(macro-F1 >= 0.95, every recall >= 0.92) a threshold must meet, like dev's; never fitted on")
     ap.add_argument("--dry-run", action="store_true", help="do not write the model file")
     ap.add_argument("--out", default=OUT, help="where to write the model (default: the shipped file)")
     args = ap.parse_args()
@@ -236,27 +277,33 @@ def main() -> int:
     sets = [("dev", folders[0], lambda c: True)]
     if len(folders) > 1:
         sets.append(("val", folders[1], lambda c: is_val(c, args.val_from, args.val_to)))
+    chosen_on = [f for f in args.choose_on.split(",") if f]
+    sets += [(f"choose{k}", folder, lambda c: True) for k, folder in enumerate(chosen_on)]
     figs: list[dict[str, tuple[float, float]]] = [{} for _ in cands]
     for name, folder, keep in sets:
         for rate in (16, 8):
             for k, r in enumerate(evaluate(folder, rate, config, cands, keep)):
                 figs[k][f"{name}@{rate}"] = summary(r)
-    best: tuple[tuple[bool, float], NoiseModel] | None = None
+    best: tuple[tuple[bool, bool, float], NoiseModel] | None = None
     for cand, fg in zip(cands, figs, strict=True):
         dev_ok = all(rec >= 0.92 for key, (_, rec) in fg.items() if key.startswith("dev"))
-        all_ok = all(rec >= 0.92 for _, rec in fg.values())
-        worst = min(f for f, _ in fg.values())
+        # the target on dev and on the --choose-on sets; then recalls and macro-F1 on dev + validation calls
+        met = all(f >= 0.95 and rec >= 0.92 for key, (f, rec) in fg.items() if key.startswith(("dev", "choose")))
+        fitted = {key: v for key, v in fg.items() if not key.startswith("choose")}
+        all_ok = all(rec >= 0.92 for _, rec in fitted.values())
+        worst = min(f for f, _ in fitted.values())
         lv = "same" if cand.threshold_low_volume is None else f"{cand.threshold_low_volume:.3f}"
         print(f"threshold {cand.threshold:.3f} lv {lv}: " + ", ".join(
             f"{key} F1 {f:.4f} min-rec {r:.3f}" for key, (f, r) in fg.items()), flush=True)
-        key = (all_ok, worst)
+        key = (met, all_ok, worst)
         if dev_ok and (best is None or key > best[0]):
             best = (key, cand)
     if best is None:
         print("no threshold keeps every dev recall >= 0.92: model not written")
         return 1
     lv = best[1].threshold_low_volume
-    print(f"chosen threshold {best[1].threshold:.3f}, low-volume {lv} (worst macro-F1 {best[0][1]:.4f})")
+    print(f"chosen threshold {best[1].threshold:.3f}, low-volume {lv} (targets met on dev and --choose-on: "
+          f"{best[0][0]}; worst macro-F1 on dev + validation calls {best[0][2]:.4f})")
     if not args.dry_run:
         with open(args.out, "w") as f:
             json.dump(best[1].to_json(), f, indent=1)

@@ -93,13 +93,49 @@ def test_the_envelope_rhythm_tells_syllables_from_a_steady_noise() -> None:
     assert feature(fs["steady"], "delta_mean") < 1.0
 
 
+def test_held_notes_keep_their_colour_and_swell_smoothly_where_a_talker_turns() -> None:
+    t = np.arange(LONG + 1) * 0.01
+    # a talker: syllables at 4 Hz whose loud frames alternate vowel (tilt -20 dB) and fricative
+    # (-5 dB) every 31 ms, pauses at the line (-60 dBov, +3 dB)
+    on = (t * 4.0) % 1.0 < 0.5
+    vowel = (t * 16.0) % 1.0 < 0.5
+    talker = rhythm_window(np.where(on, -26.0, -60.0), np.where(on, np.where(vowel, -20.0, -5.0), 3.0))
+    # music: a note on every 0.5 s beat that decays 40 dB a second, always the same colour
+    note = rhythm_window(-20.0 - 40.0 * (t % 0.5), np.full(t.size, -15.0))
+    swell = rhythm_window(-30.0 + 10.0 * np.sin(2 * np.pi * 0.5 * t), np.zeros(t.size))
+    rng = np.random.default_rng(0)
+    steady = rhythm_window(-30.0 + rng.uniform(-1.0, 1.0, t.size), rng.uniform(-1.0, 1.0, t.size))
+    fs = {name: hop_features(v, LONG + 1, np.array([-26.0]), np.array([-60.0]))
+          for name, v in (("talker", talker), ("note", note), ("swell", swell), ("steady", steady))}
+    assert feature(fs["talker"], "loud_tilt_spread") == pytest.approx(7.5, abs=0.1)  # +-7.5 dB
+    assert feature(fs["note"], "loud_tilt_spread") == 0.0
+    assert feature(fs["talker"], "tilt_step") > 5.0
+    assert feature(fs["note"], "tilt_step") == 0.0
+    # second over first difference of the 20 ms envelope: notes and swells turn only at the beat
+    assert feature(fs["note"], "env_curvature") < 0.6 < 1.2 < feature(fs["talker"], "env_curvature")
+    assert feature(fs["swell"], "env_curvature") < 0.1
+    # where the fluctuation sits: ~4 Hz for the syllables, 0.5 Hz for the swell, in one band for it
+    assert feature(fs["talker"], "mod_centroid") == pytest.approx(4.0, abs=0.2)
+    assert feature(fs["swell"], "mod_centroid") < 1.0
+    assert feature(fs["swell"], "mod_peak") > 0.75 > 0.3 > feature(fs["steady"], "mod_peak")
+    # deep dips between the talker's words pull the mean level far under the median
+    assert feature(fs["talker"], "level_skew") < -10.0
+    assert abs(feature(fs["steady"], "level_skew")) < 1.0
+
+
 def test_only_some_evaluations_are_computed_when_asked() -> None:
     rng = np.random.default_rng(1)
     view = np.concatenate([window(rng.uniform(-70.0, -20.0, LONG + 1)) for _ in range(4)], axis=1)
     s, n = np.array([-30.0, -31.0, -32.0, -33.0]), np.array([-60.0, -50.0, -40.0, -45.0])
     every = hop_features(view, LONG + 1, s, n)
     some = hop_features(view, LONG + 1, s[[1, 3]], n[[1, 3]], np.array([1, 3]))
-    assert np.array_equal(some, every[[1, 3]])
+    # the modulation statistics come from matrix products, which BLAS may round differently for
+    # another number of rows (in the last bit: 4e-16 measured on mod_centroid here, also seen on
+    # mod_syllabic and mod_slow for other windows); every other statistic is exact
+    spectral = [FEATURES.index(f) for f in ("mod_syllabic", "mod_slow", "mod_db", "mod_peak", "mod_centroid")]
+    exact = [k for k in range(len(FEATURES)) if k not in spectral]
+    assert np.array_equal(some[:, exact], every[[1, 3]][:, exact])
+    assert np.allclose(some[:, spectral], every[[1, 3]][:, spectral], rtol=1e-12, atol=0.0)
 
 
 def test_frames_before_the_stream_read_as_a_silent_line() -> None:
@@ -174,12 +210,13 @@ def test_a_masked_talker_is_noisy_with_the_model_as_with_the_rules(rate: int) ->
     rules_only = changes(masked_talker(rate), rate, noise_model=False)
     with_model = changes(masked_talker(rate), rate, noise_model=True)
     # steady noise: the level rules find it once the noise floor has risen (at 8 kHz the caller's
-    # slow floor, 1.2 s, holds it until 3.75 s), and the model is sure from 0.8 s into the noise, so
-    # with the model the line is noisy at 3.3 s; after 7.5 s it is silent (both report a short
-    # `speech` on the way)
+    # slow floor, 1.2 s, holds it until 3.75 s); at 8 kHz the model is sure from 0.55 s into the
+    # noise (its gate reads the last 0.5 s), so with the model the line is noisy at 3.05 s without a
+    # `speech` first (round 3's weights; round 2's were sure only from 0.8 s: speech at 3.0 s, noisy
+    # at 3.3 s); after 7.5 s it is silent (both report a short `speech` on the way)
     if rate == 8000:
         assert rules_only == [(3.0, "speech"), (3.75, "noisy"), (7.95, "speech"), (8.15, "silent")]
-        assert with_model == [(3.0, "speech"), (3.3, "noisy"), (7.95, "speech"), (8.15, "silent")]
+        assert with_model == [(3.05, "noisy"), (7.95, "speech"), (8.15, "silent")]
     else:
         expected = [(3.0, "speech"), (3.55, "noisy"), (7.95, "speech"), (8.15, "silent")]
         assert rules_only == expected
@@ -199,8 +236,11 @@ def test_a_talker_under_swelling_noise_is_noisy_sooner_and_steadier_with_the_mod
                               (8.35, "silent")]
     # the model hears the noise 0.55 s after it starts (its gate reads the last 0.5 s); the first ebb
     # (3.2 s) still reads as the talker's pause until the rules' floor has risen, and from then on
-    # the line stays noisy until the noise ends
-    assert with_model == [(3.05, "noisy"), (3.4, "speech"), (3.75, "noisy"), (7.95, "speech"), (8.35, "silent")]
+    # the line stays noisy until the noise ends. With round 3's weights the model holds on to noisy
+    # into the ebb one (8 kHz) or two (16 kHz) evaluations longer than round 2's (speech at 3.4 s)
+    speech_at = 3.45 if rate == 8000 else 3.5
+    assert with_model == [(3.05, "noisy"), (speech_at, "speech"), (3.75, "noisy"), (7.95, "speech"),
+                          (8.35, "silent")]
 
 
 @pytest.mark.parametrize("rate", RATES)
@@ -209,10 +249,10 @@ def test_a_clean_talker_stays_speech_with_the_model(rate: int) -> None:
 
 
 # P(noisy) the shipped weights give on 8 kHz lines, and their vote at the shipped threshold: the
-# masked talker at t = 3.4 s (hop 339, 0.9 s into the noise: unsure), the swelling talker at 6.0 s
-# (hop 599) and the clean talker at 3.4 s
-TRAINED_P = {"masked": (339, 0.8604378621657071, False), "swelling": (599, 0.9969154562238098, True),
-             "clean": (339, 0.011280310199291651, False)}
+# masked talker at t = 3.4 s (hop 339, 0.9 s into the noise: sure with round 3's weights, unsure
+# with round 2's at 0.86), the swelling talker at 6.0 s (hop 599) and the clean talker at 3.4 s
+TRAINED_P = {"masked": (339, 0.9766607727645417, True), "swelling": (599, 0.9967713769622114, True),
+             "clean": (339, 0.06088574104459692, False)}
 
 
 @pytest.mark.parametrize("name", ["masked", "swelling", "clean"])

@@ -7,7 +7,9 @@ What such lines share is physical: the quiet end of the level distribution stays
 level swings less than a talker's over a silent line, clicks carry power the median removes,
 and the envelope lacks a talker's rhythm — syllables come at 2.5-8 Hz and fall between them
 towards the line's floor and colour (a stationary hum or fan has no rhythm, music's comes in
-beats and sustained notes, babble's many talkers blur it). A model with one small tanh hidden
+beats and sustained notes, babble's many talkers blur it), and music's held notes keep their
+spectral colour (tilt) while they swell and decay smoothly, where a talker's colour changes with
+every phoneme and the envelope turns at every syllable edge. A model with one small tanh hidden
 layer over those per-hop statistics (FEATURES) gives P(noisy); it is trained by
 bench/train_caller_model.py on the dev corpus and on a training split with other voices and
 noise kinds (bench/make_holdout.py --train), never on the hold-out split. Where the rules say
@@ -47,11 +49,13 @@ FEATURES = (
     "n_db", "s_db", "snr_db", "p10", "p50", "p90", "range_90_10", "range_50_10", "p10_short",
     "range_short", "spike_db", "tilt_median", "tilt_spread", "speech_fraction", "p10_over_n",
     "p5_long", "range_long", "mod_syllabic", "mod_slow", "mod_db", "level_tilt_corr", "delta_mean",
-    "p10_recent", "range_recent", "rise_db",
+    "p10_recent", "range_recent", "rise_db", "mod_peak", "mod_centroid", "level_skew", "env_curvature",
+    "tilt_step", "loud_tilt_spread",
 )
 _RANKS = (WINDOW // 10, WINDOW // 2, WINDOW - WINDOW // 10)
 _SHORT_RANKS = (SHORT // 10, SHORT - SHORT // 10)
 ENV_STEP = 2  # the envelope rhythm is read on 20 ms levels (up to 8 Hz needs no finer)
+HOP_STEP = 5  # 50 ms: the tilt step of tilt_step
 RECENT = 30  # 0.3 s: what a noise that has just started looks like before it fills the longer windows
 _RECENT_RANKS = (RECENT // 10, RECENT - RECENT // 10)
 
@@ -68,6 +72,7 @@ def _modulation_basis() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _BASIS, _SYLLABIC, _SLOW = _modulation_basis()
+_HZ = 0.5 * np.arange(1, _SYLLABIC.size + 1)
 _HANN = np.hanning(LONG // ENV_STEP)
 
 
@@ -89,7 +94,10 @@ def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.n
     the last 2 s at syllabic rates (2.5-8 Hz: a talker's ~4 Hz) and at slow ones (0.5-2 Hz: music's
     beat, traffic's swell), its syllabic depth, how level and spectral tilt move together (voiced
     syllables are loud and dark, the pauses between them the line's colour), and the mean
-    frame-to-frame level step.
+    frame-to-frame level step; how narrow (mod_peak) and where (mod_centroid) the
+    fluctuation's spectrum is, the skew of the last second's levels (a talker's deep dips), how
+    smoothly the envelope moves (env_curvature), and how steady the colour is (tilt_step over
+    50 ms, loud_tilt_spread among the loud half of the frames): cheap statistics of the same rows.
     """
     # order statistics by sorting: numpy's SIMD sort is 4-8x faster than a partition at several
     # ranks, and gives the same values
@@ -110,6 +118,10 @@ def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.n
     tilt_med = tl[:, SHORT // 2]
     tilt_spread = tl[:, _SHORT_RANKS[1]] - tl[:, _SHORT_RANKS[0]]
     speech_frac = view[SPEECH, sel, speech_end - WINDOW : speech_end].mean(axis=1)
+    # a held note keeps its colour while it swells and decays; a talker's changes with every
+    # phoneme: the mean tilt step over 50 ms, and the tilt spread of the loud half of the second
+    tcl = np.clip(tilt, -40.0, 10.0)  # the tilt statistics' one clip (a dead frame's tilt is meaningless)
+    tilt_step = np.abs(np.diff(tcl[:, ::HOP_STEP], axis=1)).mean(axis=1)
     # envelope rhythm over 2 s (levels floored 50 dB under the window's loudest: a digitally
     # silent gap or a lost packet is a dip, not a 70 dB cliff); shares of the fluctuation's
     # energy (Hann-windowed, Parseval) at syllabic and at slow rates
@@ -123,9 +135,20 @@ def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.n
     total = (env * env) @ (_HANN * _HANN) * (env.shape[1] / 2) + 1e-6
     syllabic = mod[:, _SYLLABIC].sum(axis=1)
     slow = mod[:, _SLOW].sum(axis=1)
+    # a beat or a held rhythm puts the fluctuation in one narrow band, a talker's syllables
+    # spread it over 2.5-8 Hz around ~4 Hz, babble has little of either
+    mod_all = mod.sum(axis=1) + 1e-6
+    mod_peak = mod.max(axis=1) / mod_all
+    mod_centroid = (mod @ _HZ) / mod_all
+    # notes swell and decay smoothly; a talker's envelope turns at every syllable edge
+    d1 = np.diff(env, axis=1)
+    curvature = np.abs(np.diff(d1, axis=1)).mean(axis=1) / (np.abs(d1).mean(axis=1) + 1e-3)
+    loud = lv >= p50[:, None]
+    loud_n = np.maximum(loud.sum(axis=1), 1)
+    loud_mean = (tcl * loud).sum(axis=1) / loud_n
+    loud_spread = np.sqrt((((tcl - loud_mean[:, None]) ** 2) * loud).sum(axis=1) / loud_n)
     lc = lv - lv.mean(axis=1, keepdims=True)
-    tc = np.clip(tilt, -40.0, 10.0)
-    tc -= tc.mean(axis=1, keepdims=True)
+    tc = tcl - tcl.mean(axis=1, keepdims=True)
     corr = (lc * tc).sum(axis=1) / np.sqrt((lc * lc).sum(axis=1) * (tc * tc).sum(axis=1) + 1e-6)
     delta = np.minimum(np.abs(np.diff(lv, axis=1)), 20.0).mean(axis=1)
     # onset: the quiet and loud ends of the last 0.3 s, and how far the recent half second rose
@@ -133,6 +156,9 @@ def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.n
     qr = np.sort(lv[:, -RECENT:], axis=1)
     p10r, p90r = qr[:, _RECENT_RANKS[0]], qr[:, _RECENT_RANKS[1]]
     rise = lv[:, -SHORT:].mean(axis=1) - lv_long[:, : LONG - WINDOW].mean(axis=1)
+    # a talker over a quiet line sits loud with deep dips between words (mean under the median);
+    # a noise that never pauses spreads about its median
+    skew = lv.mean(axis=1) - p50
     s = np.clip(s_db, LEVEL_MIN_DBOV, 0.0)
     n = np.clip(n_db, LEVEL_MIN_DBOV, 0.0)
     every = {
@@ -144,6 +170,8 @@ def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.n
         "mod_syllabic": syllabic / total, "mod_slow": slow / total,
         "mod_db": 10.0 * np.log10(syllabic + 1e-3), "level_tilt_corr": corr, "delta_mean": delta,
         "p10_recent": p10r, "range_recent": p90r - p10r, "rise_db": np.clip(rise, -40.0, 60.0),
+        "mod_peak": mod_peak, "mod_centroid": mod_centroid, "level_skew": np.clip(skew, -40.0, 20.0),
+        "env_curvature": curvature, "tilt_step": tilt_step, "loud_tilt_spread": loud_spread,
     }
     return np.stack([every[f] for f in FEATURES], axis=1)
 
