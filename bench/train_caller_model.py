@@ -45,7 +45,7 @@ depend on the gate, which only filters at run time): retrained with the 1.5 s fl
 (--hidden 32) read a sustained clean talker as noisy (tests/test_detect_caller.py), so the file
 was kept.
 
-Round 3 (the shipped weights): hold-outs A and B had been looked at, so they became validation
+Round 3: hold-outs A and B had been looked at, so they became validation
 sets (--choose-on) and a fresh hold-out is the judge. Changes, each checked on dev, the validation
 calls and a leave-one-noise-kind-out run on the new split: five new training noise kinds in
 bench/make_holdout.py's TRAIN (band: four synthesised music styles; tv; cafe; handling; static;
@@ -75,6 +75,32 @@ The judge, hold-out C (bench/make_holdout_c.py: built before round 3, only score
 were not seen by round 3's author, though TV, cafe and plucked music are kinds round 3's training
 split also has, with generators of its own): 0.9300 / 0.9327, noisy recall 0.813 / 0.839 (round 2:
 0.9259 / 0.9284, 0.801 / 0.812) — the target is not met on noise kinds the model never heard.
+
+Round 4 (the shipped weights): five voicing features (voiced_frac, voice_peak, pitch_steady,
+pitch_held, voice_flips; noise_model.voicing_features over levels.voicing, the normalised
+autocorrelation peak at 2.5-12 ms lags of the 20 ms windows at the last second's hop frames, at
+4 kHz), nothing else changed: same split, same defaults, same threshold grid and choice rule.
+Windows every 20 ms at 8 kHz (tried first) cost the caller tracker ~40-60 ms more per 10-minute
+call than the hop windows at 4 kHz; they were not trained to the end. Command (round 3's split):
+
+    .venv/bin/python bench/train_caller_model.py --corpora /tmp/corpus/dev,/tmp/caller_train_r3/train
+        --thresholds 0.85,0.875,0.9,0.925,0.95 --choose-on /tmp/holdout/holdout,/tmp/holdout_b/holdout
+
+0.925 again (every threshold of the grid meets the target on dev, A and B now; 0.925 has the
+best worst-case macro-F1 on dev + validation calls, 0.9251). Per-second figures (bench/
+bench_generalise.py --detectors model, 16 / 8 kHz; round 3 in brackets): dev 0.9632 / 0.9637
+(0.9604 / 0.9591); hold-out A 0.9537 / 0.9546, noisy recall 0.933 / 0.947 (0.9503 / 0.9506,
+0.924 / 0.945); hold-out B 0.9559 / 0.9547, noisy recall 0.949 / 0.958 (0.9519 / 0.9545, 0.929 /
+0.956); validation calls 0.9251 / 0.9258 (0.9182 / 0.9240). Leave one noise kind out (--unheard
+KIND --thresholds 0.9; macro-F1 and noisy recall, round 3 in brackets): static 0.8854 / 0.8861,
+0.762 / 0.763 (0.8807 / 0.8793, 0.735 / 0.734); band 0.9091 / 0.9074, 0.874 / 0.888 (0.9094 /
+0.9057, 0.865 / 0.883). Better on the clicks no training kind resembles, about even on unheard
+music; an unheard kind still loses much noisy recall, and on band calls the model costs speech
+recall (0.876 / 0.858, rules alone 0.909 / 0.910; round 3's was not recorded). The voicing costs
+the caller tracker ~9 ms CPU per 10-minute 16 kHz call (the demo's caller) and ~15 ms on a noisy
+one (hold-out A's call 109), where the model is asked more. The judge, hold-out C (only scored;
+its author integrated round 4 on the criteria above, fixed before C was scored): 0.9340 / 0.9355,
+noisy recall 0.836 / 0.858 (round 3: 0.9300 / 0.9327, 0.813 / 0.839) — still not met.
 Re-running this script rewrites the weights.
 """
 

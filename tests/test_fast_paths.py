@@ -167,6 +167,53 @@ def test_the_noise_model_is_asked_only_where_its_gate_lets_it_answer() -> None:
     assert "noisy" in [c for _, c, _ in fast]  # and the model did turn evaluations into noisy
 
 
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_the_voicing_computed_when_asked_is_that_of_every_hop_window(rate: int) -> None:
+    """The caller tracker computes a hop window's voicing (levels.voicing) only when the noise
+    model asks about a second that holds it, from the block or the tail it keeps of the blocks
+    before: the voicing features are those of all hop windows computed from the whole signal,
+    whatever the block cuts (1, 7, 700 frames)."""
+    from softphone_assist.core.config import DetectorConfig
+    from softphone_assist.core.detect import CallerLineTracker
+    from softphone_assist.core.detect.floor import HOP
+    from softphone_assist.core.detect.levels import VOICE_RATE, voicing
+    from softphone_assist.core.detect.noise_model import FEATURES, VOICE_WINDOWS, voicing_features
+
+    x = _speech(20.0)[:, 1].astype(np.float64)  # the demo's caller, over line noise from 4 s on
+    noise = np.random.default_rng(4).standard_normal(x.size - 4 * 16000)
+    x[4 * 16000 :] += noise / np.sqrt(np.mean(noise * noise)) * 32768 * 10 ** (-55.0 / 20)
+    if rate == 8000:
+        x = x[::2]  # no anti-alias filter needed: the tracker sees what it sees
+    fl = rate // 100
+    frames = x[: x.size // fl * fl].reshape(-1, fl)
+    k = rate // VOICE_RATE
+    low = frames.reshape(frames.shape[0], -1, k).sum(axis=2)  # the tracker's 4 kHz samples
+    names = ("voiced_frac", "voice_peak", "pitch_steady", "pitch_held", "voice_flips")
+    cols = [FEATURES.index(f) for f in names]
+    got = []
+    for cuts in ([1] * 700 + [7] * 100, [700]):
+        tracker = CallerLineTracker(rate, DetectorConfig(), noise_model=False)
+        tracker.feature_sink = []
+        a = 0
+        while a < frames.shape[0]:
+            for n in cuts:
+                tracker.process(frames[a : a + n], np.zeros(frames[a : a + n].shape[0], bool), a)
+                a += n
+                if a >= frames.shape[0]:
+                    break
+            cuts = [700]
+        hops = np.concatenate([h for h, _, _ in tracker.feature_sink])
+        got.append((hops, np.concatenate([f for _, f, _ in tracker.feature_sink])[:, cols]))
+    hops, feats = got[0]
+    assert hops.size > 100 and np.array_equal(hops, got[1][0])
+    assert np.array_equal(feats, got[1][1])
+    ends = hops[:, None] - HOP * np.arange(VOICE_WINDOWS - 1, -1, -1)
+    peak, lag = voicing(np.concatenate([low[ends.ravel() - 1], low[ends.ravel()]], axis=1))
+    want = voicing_features(peak.reshape(ends.shape), lag.reshape(ends.shape))
+    assert np.allclose(feats, np.stack([want[f] for f in names], axis=1), rtol=0.0, atol=1e-12)
+    assert 0.2 < feats[:, 0].mean() < 0.9  # real speech: voiced and unvoiced windows
+
+
 def test_the_callers_slow_floor_is_the_order_statistic_of_its_whole_window() -> None:
     """NoiseFloor finds the caller's slow floor (the 4th-lowest frame of 1.2 s) from the lowest
     frames of the window's older part and of its last 0.5 s: the same value as one partition of

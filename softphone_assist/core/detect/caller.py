@@ -11,7 +11,9 @@ Every HOP frames (50 ms) the tracker estimates, from the frames already final:
 
 It applies the label rules (rules.py), lets a small learned model (noise_model.py) turn a
 speech/low_volume verdict into noisy where the noise never pauses the way a line floor does
-(the model is evaluated only at those evaluations), and smooths the result (smoothing.py).
+(the model is evaluated only at those evaluations; its voicing statistics need the samples, so
+the 20 ms windows at the hop frames of the second before such an evaluation are analysed then,
+once each), and smooths the result (smoothing.py).
 
 Tones (tones.py: ringback, busy, DTMF, fax...) are not the caller: their frames count neither as
 speech nor as noise, and while a tone was heard within 0.6 s and no caller speech is present the
@@ -48,24 +50,35 @@ from softphone_assist.core.detect.layout import (
     MEDIAN,
     NEAR_SPEECH,
     PADS,
+    PITCH,
     POWER,
     QUIET,
     SPEECH,
     SPIKE,
     THRESHOLD,
     TILT,
+    VOICE,
 )
 from softphone_assist.core.detect.levels import (
     LEVEL_FRAMES,
     SILENT_LINE_DBOV,
+    VOICE_RATE,
     DcOffset,
     count_clipped,
     frame_power_and_tilt,
     reported,
+    voicing,
 )
 from softphone_assist.core.detect.noise_model import GATE_FRAMES as NOISE_GATE_FRAMES
 from softphone_assist.core.detect.noise_model import LONG as NOISE_MODEL_FRAMES
-from softphone_assist.core.detect.noise_model import NOISE_GATE_DBOV, NoiseModel, hop_features, shipped_model
+from softphone_assist.core.detect.noise_model import (
+    NOISE_GATE_DBOV,
+    VOICE_FRAMES,
+    VOICE_WINDOWS,
+    NoiseModel,
+    hop_features,
+    shipped_model,
+)
 from softphone_assist.core.detect.noise_model import _levels as _noise_levels
 from softphone_assist.core.detect.rules import CODES, rule_codes
 from softphone_assist.core.detect.smoothing import ConditionSmoother
@@ -83,6 +96,7 @@ CONDITIONS: tuple[Condition, ...] = (*CODES, "tone")
 TONE_GAP_FRAMES = 60  # a tone heard within 0.6 s holds `tone` over busy (0.5 s) and DTMF gaps
 TONE_MODEL_MEMORY = 1000  # frames (10 s) after the last tone frame before the noise model is asked again
 assert TONE_MODEL_MEMORY >= NOISE_MODEL_FRAMES  # so a tone in the model's own window is covered too
+PCM_TAIL = VOICE_FRAMES + 1  # frames kept for the voicing windows of the next block's first hops
 
 
 class CallerLineTracker:
@@ -101,6 +115,13 @@ class CallerLineTracker:
         self._span = max(NOISE_FRAMES + NOISE_LAG, SPIKE_FRAMES + 1, self._speech_frames + SPEECH_LAG,
                          NOISE_MODEL_FRAMES)
         self._ring = FrameRing(PADS, keep=max(self._span, CALLER_SLOW_FRAMES) + HOP)
+        # the voicing of a hop's 20 ms window is computed only when the noise model asks about a
+        # second that holds it (most never are), from the block being processed or, for windows
+        # before it, from a copy of the last PCM_TAIL frames (not a copy of every frame), kept in a
+        # buffer of 4 x PCM_TAIL frames that short live blocks append to, moved only when full
+        self._pcm_buf = np.zeros((4 * PCM_TAIL, frame_len(rate)))
+        self._pcm_end = PCM_TAIL  # the tail is self._pcm_buf[self._pcm_end - PCM_TAIL : self._pcm_end]
+        self._block = self._pcm_buf[:0]
         self._floor = NoiseFloor(slow_frames=CALLER_SLOW_FRAMES, slow_rank=CALLER_SLOW_RANK)
         self._dc = DcOffset()
         self._frames = FrameClassifier()
@@ -150,6 +171,8 @@ class CallerLineTracker:
         b = a + frames.shape[0]
         power, diff_power = frame_power_and_tilt(frames, self._dc)
         self._ring.reserve(b - a)
+        self._ring.buf[VOICE, self._ring.col(a) : self._ring.col(b)] = np.nan  # not computed yet
+        self._block = frames
         count_clipped(self._ring.buf, CLIPPED, self._ring.col(a), frames, self.config.clip_dbov)
         self._floor.process(self._ring, a, power, diff_power)
         self._tones.process(frames, self._ring.row(LEVEL, a, b), self._ring.row(TILT, a, b))
@@ -157,7 +180,10 @@ class CallerLineTracker:
         self._frames.process(self._ring, a, b)
         self._next = b
         first, count = hop_frames(a, b)
-        return self._evaluate(first, count) if count else []
+        out = self._evaluate(first, count) if count else []
+        self._keep_tail(frames)
+        self._block = self._pcm_buf[:0]  # the caller may reuse its buffer
+        return out
 
     def _level_at(self, i: int) -> float | None:
         p = self._ring.row(POWER, i + 1 - LEVEL_FRAMES, i + 1)
@@ -235,7 +261,8 @@ class CallerLineTracker:
                 rows = rows[under <= NOISE_GATE_FRAMES // 10]
             vote = np.zeros(hops.size, dtype=bool)
             if rows.size:
-                feats = hop_features(view, self._span - SPEECH_LAG, s_db[rows], n_db[rows], rows)
+                voice = self._voicing(hops[rows])
+                feats = hop_features(view, self._span - SPEECH_LAG, s_db[rows], n_db[rows], rows, voice)
                 if self.feature_sink is not None:
                     self.feature_sink.append((hops[rows], feats, rule[rows]))
                 if self._model is not None:
@@ -304,6 +331,58 @@ class CallerLineTracker:
             self._speech_dbov = float(s_db[-1])
         self._noise_dbov = float(n_db[-1]) if noise_known[-1] else None
         return out
+
+    def _voicing(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, VOICE_WINDOWS) voicing peaks and pitch lags of the hop windows of the last
+        VOICE_FRAMES frames up to each hop frame in `ends`, oldest first. Windows not computed
+        yet are computed now, in one batch: a window's values depend on its two frames only,
+        whatever the block cuts."""
+        ring = self._ring
+        hop_cols = ends[:, None] - ring.origin - HOP * np.arange(VOICE_WINDOWS - 1, -1, -1)
+        lo = int(hop_cols[0, 0])  # `ends` ascend: the windows needed, without a sort
+        wanted = np.zeros(int(hop_cols[-1, -1]) + 1 - lo, dtype=bool)
+        wanted[hop_cols - lo] = True
+        need = np.flatnonzero(wanted) + lo
+        need = need[np.isnan(ring.buf[VOICE, need])]
+        if need.size:
+            ring.buf[VOICE, need], ring.buf[PITCH, need] = voicing(self._windows(need + ring.origin))
+        return ring.buf[VOICE][hop_cols], ring.buf[PITCH][hop_cols]
+
+    def _keep_tail(self, frames: np.ndarray) -> None:
+        """The last PCM_TAIL frames, copied: the voicing windows of the next block's first hops."""
+        n, buf = frames.shape[0], self._pcm_buf
+        if n >= PCM_TAIL:
+            buf[:PCM_TAIL] = frames[-PCM_TAIL:]
+            self._pcm_end = PCM_TAIL
+            return
+        if self._pcm_end + n > buf.shape[0]:
+            buf[: PCM_TAIL - n] = buf[self._pcm_end - PCM_TAIL + n : self._pcm_end]
+            self._pcm_end = PCM_TAIL - n
+        buf[self._pcm_end : self._pcm_end + n] = frames
+        self._pcm_end += n
+
+    def _windows(self, ends: np.ndarray) -> np.ndarray:
+        """(len(ends), VOICE_WINDOW) 4 kHz samples of the 20 ms windows ending at these frames
+        (ascending): their two frames from the block (a sliding view of it, no copy) or, for
+        windows ending before its second frame, from the tail; then sums of 2 (8 kHz) or 4 (16 kHz)
+        samples in a row, as strided adds (a mean over a short last axis is numpy's slow case)."""
+        block, fl = self._block, self._block.shape[1]
+        start = self._ring.end - block.shape[0]
+        split = int(np.searchsorted(ends, start + 1))
+        parts = []
+        if split:  # frames start - PCM_TAIL .. start
+            pre = np.concatenate([self._pcm_buf[self._pcm_end - PCM_TAIL : self._pcm_end], block[:1]])
+            parts.append(np.lib.stride_tricks.sliding_window_view(pre.reshape(-1), 2 * fl)[::fl][
+                ends[:split] - 1 - (start - PCM_TAIL)])
+        if split < ends.size:
+            flat = np.ascontiguousarray(block).reshape(-1)
+            parts.append(np.lib.stride_tricks.sliding_window_view(flat, 2 * fl)[::fl][ends[split:] - 1 - start])
+        pcm = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        k = self.rate // VOICE_RATE
+        low = pcm[:, 0::k] + pcm[:, 1::k]
+        if k == 4:
+            low += pcm[:, 2::k] + pcm[:, 3::k]
+        return low
 
     def _speech_end_before(self, start: int, fallback: int) -> int:
         """The end of the last speech frame before a tone began, with the tone marks known now

@@ -24,7 +24,12 @@ CLIPPED = 13  # clipped samples counted so far, up to and including this frame
 # agent tracker only
 AGENT_FLOOR = 14  # the lowest floor of the last 2 s: the agent's own speech must not lift its gate
 AGENT_SPEECH = 15  # 1.0: webrtcvad says speech and the level clears the gate
+# caller tracker only, on hop frames (floor.HOP), computed when the noise model needs them (NaN:
+# not yet): the 20 ms window of frames i - 1 and i (levels.voicing)
+VOICE = 16  # normalised autocorrelation peak at a pitch lag (0: no periodicity, 1: periodic)
+PITCH = 17  # the lag of that peak (ms)
 
 # Levels before the stream read +inf, so that the floor percentiles of the first second rank only
 # the frames heard so far (the line's own floor, not an assumed digital silence).
-PADS = (math.inf, math.inf, 0.0, 0.0, 0.0, math.inf, math.inf, -120.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, math.inf, 0.0)
+PADS = (math.inf, math.inf, 0.0, 0.0, 0.0, math.inf, math.inf, -120.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, math.inf, 0.0,
+        0.0, 0.0)

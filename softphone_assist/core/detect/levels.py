@@ -116,6 +116,44 @@ class ZeroRunRepair:
         return out
 
 
+# Voicing (noise_model.py's voicing features): a talker's voiced sounds repeat with a pitch period
+# of 2.5-12 ms (83-400 Hz), most noises do not. Read on 20 ms windows at 4 kHz (the caller tracker
+# sums 2 samples in a row at 8 kHz, 4 at 16 kHz: a low-pass enough for a pitch search, and a
+# window costs ~2 us, a third of one at 8 kHz), as the normalised autocorrelation's peak over those
+# lags. An FFT of VOICE_NFFT >= window + longest lag gives the linear (not circular)
+# autocorrelation.
+VOICE_RATE = 4000
+VOICE_WINDOW = 80  # 20 ms at 4 kHz: two 10 ms frames
+VOICE_LAG_MIN, VOICE_LAG_MAX = 10, 48  # 2.5-12 ms at 4 kHz
+VOICE_NFFT = 128
+assert VOICE_NFFT >= VOICE_WINDOW + VOICE_LAG_MAX
+
+
+def voicing(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised autocorrelation peak over the pitch lags and its lag (ms) of (m, VOICE_WINDOW)
+    windows at 4 kHz: r(k) / r(0), times W / (W - k) for the fewer products a longer lag has, so
+    a periodic sound reads ~1 at its period whatever its level or the lag, noise ~0.3-0.5, and
+    digital silence 0. In float64: numpy's float32 transforms measured 2-4x slower. The lag is
+    refined by a parabola through the peak and its neighbours (one lag step is 5 % of a 200 Hz
+    period; held notes are told by lag steps of under 1 %)."""
+    x = windows - windows.mean(axis=1, keepdims=True)  # a DC offset would correlate at every lag
+    spec = np.fft.rfft(x, VOICE_NFFT, axis=1)
+    spec *= spec.conj()  # the power spectrum (imaginary parts exactly 0)
+    lo, hi = VOICE_LAG_MIN - 1, VOICE_LAG_MAX + 2  # one lag either side for the parabola
+    r = np.fft.irfft(spec, VOICE_NFFT, axis=1)
+    ncc = r[:, lo:hi] * (_UNBIAS / (r[:, :1] + 1.0))  # +1 (int16 units^2): digital silence reads 0
+    j = np.argmax(ncc[:, 1:-1], axis=1) + 1
+    rows = np.arange(ncc.shape[0])
+    y0, y1, y2 = ncc[rows, j - 1], ncc[rows, j], ncc[rows, j + 1]
+    curve = y0 - 2.0 * y1 + y2
+    shift = np.where(curve < 0.0, 0.5 * (y0 - y2) / np.where(curve < 0.0, curve, -1.0), 0.0)
+    lag = (lo + j) + np.clip(shift, -0.5, 0.5)
+    return np.clip(y1, 0.0, 1.0), lag * (1000.0 / VOICE_RATE)
+
+
+_UNBIAS = VOICE_WINDOW / (VOICE_WINDOW - np.arange(VOICE_LAG_MIN - 1, VOICE_LAG_MAX + 2))
+
+
 def dbov(power: np.ndarray) -> np.ndarray:
     return power_to_dbov(power)
 

@@ -9,8 +9,14 @@ and the envelope lacks a talker's rhythm — syllables come at 2.5-8 Hz and fall
 towards the line's floor and colour (a stationary hum or fan has no rhythm, music's comes in
 beats and sustained notes, babble's many talkers blur it), and music's held notes keep their
 spectral colour (tilt) while they swell and decay smoothly, where a talker's colour changes with
-every phoneme and the envelope turns at every syllable edge. A model with one small tanh hidden
-layer over those per-hop statistics (FEATURES) gives P(noisy); it is trained by
+every phoneme and the envelope turns at every syllable edge. None of those says whether the
+sound is a voice: the voicing statistics do (voicing_features: a talker's voiced stretches
+repeat with a pitch period of 2.5-12 ms that glides from window to window, between unvoiced gaps
+at syllable rate; most noises have no such period, a drone or siren never pauses, a held note or
+a hum's buzz keeps its period exactly), read on the 20 ms windows at the last second's hop frames
+(levels.voicing; the caller tracker computes a window only when the model asks about a second
+that holds it). A model with one small tanh hidden layer over those per-hop statistics
+(FEATURES) gives P(noisy); it is trained by
 bench/train_caller_model.py on the dev corpus and on a training split with other voices and
 noise kinds (bench/make_holdout.py --train), never on the hold-out split. Where the rules say
 speech or low_volume and the model is sure (P >= its threshold) at two evaluations in a row,
@@ -32,6 +38,7 @@ from importlib import resources
 
 import numpy as np
 
+from softphone_assist.core.detect.floor import HOP
 from softphone_assist.core.detect.layout import LEVEL, POWER, SPEECH, SPIKE, TILT
 
 MODEL_FILE = "caller_noise_model.json"
@@ -51,6 +58,7 @@ FEATURES = (
     "p5_long", "range_long", "mod_syllabic", "mod_slow", "mod_db", "level_tilt_corr", "delta_mean",
     "p10_recent", "range_recent", "rise_db", "mod_peak", "mod_centroid", "level_skew", "env_curvature",
     "tilt_step", "loud_tilt_spread",
+    "voiced_frac", "voice_peak", "pitch_steady", "pitch_held", "voice_flips",
 )
 _RANKS = (WINDOW // 10, WINDOW // 2, WINDOW - WINDOW // 10)
 _SHORT_RANKS = (SHORT // 10, SHORT - SHORT // 10)
@@ -58,6 +66,14 @@ ENV_STEP = 2  # the envelope rhythm is read on 20 ms levels (up to 8 Hz needs no
 HOP_STEP = 5  # 50 ms: the tilt step of tilt_step
 RECENT = 30  # 0.3 s: what a noise that has just started looks like before it fills the longer windows
 _RECENT_RANKS = (RECENT // 10, RECENT - RECENT // 10)
+# the voicing statistics read the last 1 s: the 20 ms windows ending at its hop frames (one every
+# 50 ms; levels.voicing). Windows every 20 ms cost the tracker ~60 ms a 10-minute call more than
+# this, mostly FFTs, while the budget is ~10 ms.
+VOICE_FRAMES = 100
+VOICE_WINDOWS = VOICE_FRAMES // HOP  # the windows end on the tracker's hop frames, which all asked hops share
+VOICED_PEAK = 0.6  # a window is voiced from this autocorrelation peak on (white noise: ~0.3)
+PITCH_STEADY = 0.1  # a talker's pitch moves by less than 10 % between voiced windows in a row
+PITCH_HELD = 0.01  # ... and by more than 1 % in most of them; a held note, a hum's buzz do not
 
 
 def _modulation_basis() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,13 +98,39 @@ def _levels(level: np.ndarray) -> np.ndarray:
     return np.clip(np.where(np.isposinf(level), LEVEL_MIN_DBOV, level), LEVEL_MIN_DBOV, 10.0)
 
 
+def voicing_features(peak: np.ndarray, lag: np.ndarray) -> dict[str, np.ndarray]:
+    """Whether the last second sounds like a voice: (rows, windows) autocorrelation peaks and
+    pitch lags of its 20 ms windows (levels.voicing), oldest first.
+
+    A talker's voiced sounds alternate with unvoiced sounds and pauses at syllable rate
+    (voiced_frac ~0.3-0.7, voice_flips: the share of window steps that switch), and within a
+    voiced stretch the pitch glides: it stays within 10 % from window to window (pitch_steady,
+    among voiced pairs) but seldom within 1 % (pitch_held). Most noises have no periodicity
+    at pitch lags (fans, roars, clicks, rain: low voice_peak, random lags), or never pause (a
+    machine's drone, a siren), and a held musical note or a hum's buzz keeps its period exactly.
+    """
+    voiced = peak >= VOICED_PEAK
+    pair = voiced[:, 1:] & voiced[:, :-1]
+    n_pair = np.maximum(pair.sum(axis=1), 1)
+    step = np.abs(np.diff(lag, axis=1)) / np.maximum(np.minimum(lag[:, 1:], lag[:, :-1]), 1.0)
+    return {
+        "voiced_frac": voiced.mean(axis=1),
+        "voice_peak": peak.mean(axis=1),
+        "pitch_steady": (pair & (step < PITCH_STEADY)).sum(axis=1) / n_pair,
+        "pitch_held": (pair & (step < PITCH_HELD)).sum(axis=1) / n_pair,
+        "voice_flips": (voiced[:, 1:] != voiced[:, :-1]).mean(axis=1),
+    }
+
+
 def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.ndarray,
-                 rows: np.ndarray | None = None) -> np.ndarray:
+                 rows: np.ndarray | None, voice: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """(count, len(FEATURES)) statistics of each evaluation's last 2 s.
 
     `view`: the tracker's (rows, count, span) windows ending at each evaluation; `speech_end`:
     the column just after the last final SPEECH flag; s_db, n_db: the tracker's S and N. `rows`:
-    only these evaluations (indices into count; s_db and n_db are then already theirs).
+    only these evaluations (indices into count; s_db and n_db are then already theirs); None:
+    all. `voice`: the voicing peaks and pitch lags of their last second's 20 ms windows
+    (voicing_features; the tracker computes them only for the evaluations it asks about).
 
     Besides level percentiles, the envelope's rhythm: the share of the level's fluctuation over
     the last 2 s at syllabic rates (2.5-8 Hz: a talker's ~4 Hz) and at slow ones (0.5-2 Hz: music's
@@ -172,6 +214,7 @@ def hop_features(view: np.ndarray, speech_end: int, s_db: np.ndarray, n_db: np.n
         "p10_recent": p10r, "range_recent": p90r - p10r, "rise_db": np.clip(rise, -40.0, 60.0),
         "mod_peak": mod_peak, "mod_centroid": mod_centroid, "level_skew": np.clip(skew, -40.0, 20.0),
         "env_curvature": curvature, "tilt_step": tilt_step, "loud_tilt_spread": loud_spread,
+        **voicing_features(*voice),
     }
     return np.stack([every[f] for f in FEATURES], axis=1)
 
