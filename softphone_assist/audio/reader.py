@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import IO, NamedTuple, Protocol
 
 import numpy as np
@@ -277,13 +277,6 @@ class _PcmWav:
         self._f.close()
 
 
-def _sf() -> ModuleType:
-    """soundfile (and libsndfile under it), imported when a file needs it."""
-    import soundfile
-
-    return soundfile
-
-
 def _clean_note(line: str) -> str:
     """A C library's note without libmpg123's source-position prefix and its "Note: "."""
     if line.startswith("[") and "] " in line:
@@ -397,10 +390,14 @@ class CallReader:
         self._snd = snd
         self._c_stderr = c_stderr or _CStderr()
         # only libsndfile's C libraries write notes on fd 2, and only it raises its own read errors
-        self._quiet: Callable[[], AbstractContextManager[None]] = \
-            contextlib.nullcontext if isinstance(snd, _PcmWav) else self._c_stderr.quiet
-        self._read_errors: tuple[type[BaseException], ...] = (OSError,) if isinstance(snd, _PcmWav) \
-            else (_sf().LibsndfileError, RuntimeError)
+        self._quiet: Callable[[], AbstractContextManager[None]] = self._c_stderr.quiet
+        self._read_errors: tuple[type[BaseException], ...] = (OSError,)
+        if isinstance(snd, _PcmWav):
+            self._quiet = contextlib.nullcontext
+        else:
+            import soundfile  # already loaded: it opened `snd`
+
+            self._read_errors = (soundfile.LibsndfileError, RuntimeError)
         self._c_noted = len(self._c_stderr.lines)  # notes already seen (opening a file that then worked)
         self.warnings: list[str] = []
         self.clipped: dict[str, int] = {}
