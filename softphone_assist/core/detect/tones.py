@@ -39,6 +39,7 @@ stream is cut into blocks.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -331,13 +332,11 @@ class ToneTracker:
             # no tone yet, and none in these windows: the usual case (each hop would change nothing)
             self.hop_info, self.hop_end = [None] * count, [self._burst_end] * count
             return
-        with_peaks = [k for k, pk in enumerate(peaks) if pk is not None]
-        k = p = 0  # with_peaks[p]: the first hop with peaks at or after k
+        with_peaks = [k for k, pk in enumerate(peaks) if pk is not None] + [count]
+        k = 0
         while k < count:
-            while p < len(with_peaks) and with_peaks[p] < k:
-                p += 1
             if peaks[k] is None and self._prev_hop is None:  # up to the next peaks nothing changes
-                nxt = with_peaks[p] if p < len(with_peaks) else count
+                nxt = with_peaks[bisect_left(with_peaks, k)]
                 self._quiet_hops(int(first + HOP * k), nxt - k)
                 k = nxt
             else:
