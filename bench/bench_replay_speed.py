@@ -94,7 +94,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="best of this many runs per figure (default 3)")
     args = ap.parse_args()
     # the in-process figure on the CLI's footing: a replay process runs numpy's BLAS on one thread
-    # (cli._tune_replay_process); before numpy is imported, never over the caller's own setting
+    # (cli._tune_batch_process); before numpy is imported, never over the caller's own setting
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory() as tmp:
         in_process_seconds(make_call(0.5, Path(tmp)), 1)  # imports and the script file, once

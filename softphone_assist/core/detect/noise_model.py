@@ -69,7 +69,7 @@ _RECENT_RANKS = (RECENT // 10, RECENT - RECENT // 10)
 # the voicing statistics read the last 1 s: the 20 ms windows ending at its hop frames (one every
 # 50 ms; levels.voicing). Windows every 20 ms cost the tracker ~60 ms a 10-minute call more than
 # this, mostly FFTs, while the budget is ~10 ms.
-VOICE_FRAMES = 100
+VOICE_FRAMES = WINDOW
 VOICE_WINDOWS = VOICE_FRAMES // HOP  # the windows end on the tracker's hop frames, which all asked hops share
 VOICED_PEAK = 0.6  # a window is voiced from this autocorrelation peak on (white noise: ~0.3)
 PITCH_STEADY = 0.1  # a talker's pitch moves by less than 10 % between voiced windows in a row
