@@ -6,6 +6,13 @@
 
 `--train` builds instead the training split of bench/train_caller_model.py (TRAIN below): other
 voices and other noise generators than the hold-out's, so the hold-out stays unheard.
+`--train-extra` builds round 5's further training split (TRAIN_EXTRA: TRAIN's voices, seeds
+95000+, folder <out>/train_extra) whose only noise is `procedural` (noise_procedural: layers of
+randomly coloured noise, partial stacks and click trains under random envelopes, drawn from a
+broad parametric space instead of imitating a named sound); TRAIN and HOLDOUT are unchanged, so
+their splits regenerate bit for bit:
+
+    /tmp/corpus-venv/bin/python bench/make_holdout.py --train-extra --calls 240 --out /tmp/caller_train_r5p
 
 Wraps ../shared/corpus/make_corpus.py (imported, not copied: the label rules, segment structure,
 levels, codecs, packet loss, sidecars and the label-rule check are exactly the dev corpus') and
@@ -556,6 +563,180 @@ def noise_static(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.nd
     return mc._unit(mc._unit(x + 1e-9) + rng.uniform(0.1, 0.5) * swell * rng.standard_normal(n))
 
 
+# --- round 5: a procedural noise family (domain randomisation, training side only) ---------------
+# Not an imitation of any named sound: every layer is drawn from a broad parametric space, so that
+# the model meets many noise shapes no named generator has. No talkers (that is babble).
+
+def _proc_spectrum(rng: np.random.Generator, f: np.ndarray) -> np.ndarray:
+    """A random amplitude response over frequencies f: a power-law slope, 0-4 random resonant
+    peaks or notches (log-Gaussian, +-24 dB), random high- and low-pass corners."""
+    g = (np.maximum(f, 20.0) / 1000.0) ** (rng.uniform(-2.5, 1.0) / 2.0)
+    lf = np.log(np.maximum(f, 1.0))
+    for _ in range(int(rng.integers(0, 5))):
+        fc = np.exp(rng.uniform(np.log(60.0), np.log(6000.0)))
+        width = rng.uniform(0.03, 0.8)  # in natural-log frequency
+        g = g * 10 ** (rng.uniform(-24.0, 24.0) / 20.0 * np.exp(-0.5 * ((lf - np.log(fc)) / width) ** 2))
+    if rng.random() < 0.5:
+        hp = np.exp(rng.uniform(np.log(20.0), np.log(800.0)))
+        g = g / np.sqrt(1.0 + (hp / np.maximum(f, 1.0)) ** (2 * int(rng.integers(1, 5))))
+    if rng.random() < 0.5:
+        lp = np.exp(rng.uniform(np.log(400.0), np.log(7500.0)))
+        g = g / np.sqrt(1.0 + (f / lp) ** (2 * int(rng.integers(1, 5))))
+    g[f < 20.0] = 0.0
+    return np.asarray(g)
+
+
+def _proc_colour(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """x through a random spectral envelope (_proc_spectrum)."""
+    spec = np.fft.rfft(x)
+    return np.fft.irfft(spec * _proc_spectrum(rng, np.fft.rfftfreq(x.size, 1.0 / FS)), x.size)
+
+
+def _proc_trajectory(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random frequency-ratio trajectory (1.0 = the layer's f0): constant, slow drift, vibrato,
+    glides, steps, or a step sequence with vibrato."""
+    t = np.arange(n) / FS
+    kind = int(rng.integers(5))
+    if kind == 0:
+        r = np.ones(n)
+    elif kind == 1:  # slow drift: smoothed noise in log frequency
+        r = np.exp(rng.uniform(0.01, 0.3) * mc._unit(_lowpass_noise(rng, n, rng.uniform(0.05, 1.0), 4.0)))
+    elif kind == 2:  # vibrato / FM
+        r = 2 ** (rng.uniform(0.005, 0.5) * np.sin(2 * np.pi * rng.uniform(0.5, 15.0) * t + rng.uniform(0, 6.3)))
+    elif kind == 3:  # glides: repeated exponential sweeps, up or down, or one long one
+        period = rng.uniform(0.1, 6.0)
+        span = rng.uniform(-3.0, 3.0)  # octaves
+        r = 2 ** (span * ((t / period + rng.uniform()) % 1.0))
+    else:  # steps: piecewise-constant ratios at random times
+        r = np.ones(n)
+        pos = 0
+        mean = rng.uniform(0.05, 1.5)
+        while pos < n:
+            k = max(1, int(rng.exponential(mean) * FS))
+            r[pos : pos + k] = 2 ** rng.uniform(-1.5, 1.5)
+            pos += k
+        if rng.random() < 0.5:
+            r = r * 2 ** (rng.uniform(0.002, 0.05) * np.sin(2 * np.pi * rng.uniform(3.0, 10.0) * t))
+    return np.asarray(r)
+
+
+def _proc_partials(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A stack of 1-40 sinusoids over a random f0 (30 Hz - 3 kHz): harmonic, stretched, or
+    random inharmonic ratios, amplitudes a random roll-off times jitter, on a random trajectory."""
+    f0 = np.exp(rng.uniform(np.log(30.0), np.log(3000.0)))
+    count = int(rng.integers(1, 41))
+    mode = int(rng.integers(3))
+    h = np.arange(1, count + 1, dtype=np.float64)
+    if mode == 1:
+        h = h * np.sqrt(1.0 + rng.uniform(1e-4, 0.02) * h * h)
+    elif mode == 2:
+        h = np.sort(np.concatenate([[1.0], rng.uniform(1.0, 25.0, count - 1)]))
+    amps = h ** -rng.uniform(0.0, 2.0) * rng.uniform(0.2, 1.0, count)
+    traj = _proc_trajectory(rng, n)
+    phase = 2 * np.pi * np.cumsum(f0 * traj) / FS
+    fmax = f0 * float(traj.max())
+    x = np.zeros(n)
+    for hk, a in zip(h, amps, strict=True):
+        if hk * fmax < 7500.0:
+            x += a * np.sin(hk * phase + rng.uniform(0, 2 * np.pi))
+    if not np.any(x):
+        x = np.sin(phase)
+    return x
+
+
+def _proc_clicks(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Impulses at a random density (0.5-1000 a second), regular, jittered or Poisson, sizes
+    constant, exponential or heavy-tailed, each shaped by a random kernel (a sample, a decaying
+    noise burst, a damped sinusoid), then coloured by a random spectral envelope."""
+    rate = np.exp(rng.uniform(np.log(0.5), np.log(1000.0)))
+    timing = int(rng.integers(3))
+    if timing == 2:
+        pos = rng.integers(0, n, size=max(1, rng.poisson(rate * n / FS)))
+    else:
+        step = FS / rate
+        pos = np.arange(rng.uniform(0, step), n, step)
+        if timing == 1:
+            pos = pos + rng.normal(0.0, rng.uniform(0.05, 0.5) * step, pos.size)
+        pos = np.clip(pos, 0, n - 1).astype(np.int64)
+    sizes = [np.ones(pos.size), rng.exponential(1.0, pos.size),
+             np.minimum(1.0 + rng.pareto(rng.uniform(1.2, 3.0), pos.size), 20.0)][int(rng.integers(3))]
+    x = np.zeros(n)
+    np.add.at(x, pos, sizes * rng.choice([-1.0, 1.0], pos.size))
+    shape = int(rng.integers(3))
+    k = max(2, int(rng.uniform(0.0002, 0.03) * FS))
+    kk = np.arange(k)
+    if shape == 1:
+        ker = rng.standard_normal(k) * np.exp(-kk / (rng.uniform(0.1, 0.5) * k))
+    elif shape == 2:
+        ker = np.sin(2 * np.pi * rng.uniform(100.0, 6000.0) * kk / FS) * np.exp(-kk / (rng.uniform(0.1, 0.5) * k))
+    else:
+        ker = np.zeros(k)
+        ker[0] = 1.0
+    return _proc_colour(rng, np.convolve(x, ker)[:n])
+
+
+def _proc_envelope(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A random temporal envelope: stationary, amplitude modulation (0.3-30 Hz, sine / square /
+    saw, random depth), gating in bursts of random on and off times, slow swells, or repeated
+    decays; sometimes two of them multiplied."""
+    t = np.arange(n) / FS
+    env = np.ones(n)
+    for _ in range(1 if rng.random() < 0.7 else 2):
+        kind = int(rng.integers(5))
+        if kind == 1:
+            ph = 2 * np.pi * np.exp(rng.uniform(np.log(0.3), np.log(30.0))) * t + rng.uniform(0, 6.3)
+            wave = [np.sin(ph), np.sign(np.sin(ph)), (ph / np.pi) % 2.0 - 1.0][int(rng.integers(3))]
+            depth = rng.uniform(0.2, 1.0)
+            env = env * (1.0 - depth * (0.5 - 0.5 * wave))
+        elif kind == 2:  # bursts
+            g = np.zeros(n)
+            on_mean, off_mean = rng.uniform(0.03, 2.0), rng.uniform(0.03, 2.0)
+            pos = int(rng.exponential(off_mean) * FS) if rng.random() < 0.5 else 0
+            while pos < n:
+                k = max(1, int(rng.exponential(on_mean) * FS))
+                g[pos : pos + k] = rng.uniform(0.3, 1.0)
+                pos += k + max(1, int(rng.exponential(off_mean) * FS))
+            edge = max(1, int(rng.uniform(0.001, 0.05) * FS))
+            g = np.convolve(g, np.ones(edge) / edge)[:n]
+            env = env * (g + rng.uniform(0.0, 0.1))
+        elif kind == 3:  # swells
+            env = env * np.abs(_lowpass_noise(rng, n, rng.uniform(0.1, 3.0), 4.0)) + 1e-3
+        elif kind == 4:  # repeated decays (or reversed: attacks)
+            period = rng.uniform(0.1, 3.0)
+            tau = rng.uniform(0.02, 1.0)
+            ph = (t / period + rng.uniform()) % 1.0 * period
+            d = np.exp(-ph / tau)
+            env = env * (d[::-1] if rng.random() < 0.3 else d)
+    return env
+
+
+def noise_procedural(rng: np.random.Generator, n: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Domain randomisation (training only): 1-3 layers, each coloured noise, a partial stack or a
+    click train under a random temporal envelope, mixed at random gains (0 to -18 dB), sometimes
+    through a short random room (0.05-0.8 s); no talker. Energy above 3.8 kHz is kept to at most
+    30 % so the 8 kHz copy's levels stay inside the label rules' guard bands."""
+    x = np.zeros(n)
+    for _ in range(int(rng.integers(1, 4))):
+        kind = int(rng.integers(3))
+        if kind == 0:
+            layer = _proc_colour(rng, rng.standard_normal(n))
+        elif kind == 1:
+            layer = _proc_partials(rng, n)
+        else:
+            layer = _proc_clicks(rng, n)
+        x += 10 ** (rng.uniform(-18.0, 0.0) / 20) * mc._unit(mc._unit(layer + 1e-12) * _proc_envelope(rng, n))
+    if rng.random() < 0.3:
+        x = _room(rng, x, rng.uniform(0.05, 0.8))
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(n, 1.0 / FS)
+    spec[f < 20.0] = 0.0
+    high = f >= 3800.0
+    e_hi, e_all = float(np.sum(np.abs(spec[high]) ** 2)), float(np.sum(np.abs(spec) ** 2))
+    if e_all > 0 and e_hi > 0.3 * e_all:  # scale the high band to 30 % of the total
+        spec[high] *= np.sqrt(0.3 / 0.7 * (e_all - e_hi) / e_hi)
+    return mc._unit(np.fft.irfft(spec, n) + 1e-4 * rng.standard_normal(n))
+
+
 TRAIN = {
     "seed_base": 90000,
     "max_calls": 480,
@@ -567,17 +748,29 @@ TRAIN = {
                     "handling": 0.06, "static": 0.06, "drone": 0.06, "traffic": 0.05, "wind": 0.05,
                     "white": 0.03, "pink": 0.03, "brown": 0.03, "gsm_buzz": 0.03, "babble": 0.04},
 }
+# round 5's extra training split (--train-extra): TRAIN's voices, other seeds (95000+), and for its
+# noise only the procedural family, so the round-3 split (and its validation calls) stays as it was
+TRAIN_EXTRA = {
+    "seed_base": 95000,
+    "max_calls": 480,
+    "pools": TRAIN["pools"],
+    "pool_weights": TRAIN["pool_weights"],
+    "babble_pools": TRAIN["babble_pools"],
+    "noise_types": {"procedural": 1.0},
+}
 
 
 def install() -> None:
     mc.SPLITS["holdout"] = HOLDOUT
     mc.SPLITS["train"] = TRAIN
+    mc.SPLITS["train_extra"] = TRAIN_EXTRA
     ESPEAK_POOLS.update(TRAIN_ESPEAK)
     mc.pool_files = pool_files
     mc.NOISES.update({"hum": noise_hum, "crackle": noise_crackle, "fan": noise_fan, "car": noise_car,
                       "music": noise_music, "moh": noise_moh, "group": noise_group, "typing": noise_typing,
                       "drone": noise_drone, "traffic": noise_traffic, "wind": noise_wind, "band": noise_band,
-                      "tv": noise_tv, "cafe": noise_cafe, "handling": noise_handling, "static": noise_static})
+                      "tv": noise_tv, "cafe": noise_cafe, "handling": noise_handling, "static": noise_static,
+                      "procedural": noise_procedural})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -586,7 +779,10 @@ def main(argv: list[str] | None = None) -> None:
     if "--train" in args:  # the training split (see TRAIN): nothing in common with the hold-out's sources
         args.remove("--train")
         split = "train"
-    cfg = TRAIN if split == "train" else HOLDOUT
+    if "--train-extra" in args:  # round 5's extra training split (TRAIN_EXTRA): procedural noise only
+        args.remove("--train-extra")
+        split = "train_extra"
+    cfg = {"train": TRAIN, "train_extra": TRAIN_EXTRA}.get(split, HOLDOUT)
     install()
     missing = [p for v in cfg["pools"].values() for p in v  # type: ignore[attr-defined]
                if p not in ESPEAK_POOLS and p not in GSM_POOLS and not glob.glob(os.path.join(mc.ASTERISK, p))]

@@ -2,7 +2,7 @@
 """Train the caller tracker's noisy second opinion (detect/noise_model.py).
 
     .venv/bin/python bench/train_caller_model.py [--corpora /tmp/corpus/dev,/tmp/caller_train/train]
-        [--val-from 180 --val-to 240] [--hidden 24] [--gated] [--unheard KIND] [--dry-run]
+        [--val-from 180 --val-to 240] [--hidden 24] [--gated] [--extra-calls N] [--unheard KIND] [--dry-run]
         [--choose-on /tmp/holdout/holdout,/tmp/holdout_b/holdout]
 
 Training data: the dev corpus and the training split of bench/make_holdout.py (`--train`: seeds
@@ -101,6 +101,37 @@ the caller tracker ~9 ms CPU per 10-minute 16 kHz call (the demo's caller) and ~
 one (hold-out A's call 109), where the model is asked more. The judge, hold-out C (only scored;
 its author integrated round 4 on the criteria above, fixed before C was scored): 0.9340 / 0.9355,
 noisy recall 0.836 / 0.858 (round 3: 0.9300 / 0.9327, 0.813 / 0.839) — still not met.
+Round 5 (the shipped weights): training data only, no feature or run-time change. A further
+split of procedural noise (bench/make_holdout.py --train-extra: TRAIN's voices, seeds 95000+,
+noise_procedural's random layers of coloured noise, partial stacks and click trains under random
+envelopes, imitating no named sound) is fitted beside round 3's split; its validation calls stay
+round 3's 180-240 (only the second corpus' calls validate; the third is fitted, --extra-calls N
+keeps its first N). Commands:
+
+    /tmp/corpus-venv/bin/python bench/make_holdout.py --train-extra --calls 240 --out /tmp/caller_train_r5p
+    .venv/bin/python bench/train_caller_model.py --corpora /tmp/corpus/dev,/tmp/caller_train_r3/train,
+        /tmp/caller_train_r5p/train_extra --extra-calls 120 --thresholds 0.85,0.875,0.9,0.925,0.95
+        --choose-on /tmp/holdout/holdout,/tmp/holdout_b/holdout
+
+0.875 chosen; worst macro-F1 on dev + validation calls 0.9261 (round 4: 0.9251); bench/
+bench_generalise.py --detectors model, 16 / 8 kHz: dev 0.9643 / 0.9652, A 0.9533 / 0.9516 (noisy
+recall 0.942 / 0.954), B 0.9526 / 0.9527 (0.959 / 0.970), every class recall >= 0.935. Leave one
+noise kind out (threshold 0.9, --extra-calls 120; macro-F1 and noisy recall, round 4 in brackets):
+static 0.8889 / 0.8920, 0.766 / 0.783 (0.8854 / 0.8861, 0.762 / 0.763); band 0.9102 / 0.9105,
+0.868 / 0.885 (0.9091 / 0.9074, 0.874 / 0.888). All 240 extra calls did better left-one-kind-out
+(static 0.8928 / 0.8962, 0.778 / 0.797; band 0.9119 / 0.9123, 0.874 / 0.894; tv 0.9116 / 0.9155,
+0.834 / 0.859) but worse on the validation calls (0.9220 at 0.85, under the acceptance floor of
+0.9231). The caller tracker's CPU is that of round 4 (same code; the weights change no work done).
+Tried in round 5 and not shipped: nine spectral features from the voicing windows' power spectra
+(per-band minimum statistics over the last second, spectral flatness, flux, centroid spread) on
+round 3's data: validation calls 0.9275, static 0.8897 / 0.8894, 0.776 / 0.772, band 0.9138 /
+0.9132, 0.890 / 0.894, tv 0.9182 / 0.9197 (round 4: 0.9132 / 0.9141) — better, but +38 ms CPU
+per 10-minute clean call and +53 ms on a noisy one, against a budget of +10 / +20 ms. The
+integration criteria (dev, A, B met; validation >= round 4 - 0.002; mean left-one-kind-out noisy
+recall over static and band higher, no macro-F1 0.005 lower; CPU) were written before hold-out C
+was scored. The judge, hold-out C, scored once after the choice: 0.9326 / 0.9327, noisy recall
+0.847 / 0.862, speech recall 0.952 / 0.942 (round 4: 0.9340 / 0.9355, 0.836 / 0.858, 0.963 /
+0.954) — more noisy seconds found, fewer speech seconds kept, macro-F1 about even: not met.
 Re-running this script rewrites the weights.
 """
 
@@ -250,7 +281,8 @@ def score_unheard(kind: str, folders: list[str], config: DetectorConfig, model: 
     for thr in thresholds:
         cand = NoiseModel(model.mean, model.scale, model.hidden_w, model.hidden_b, model.out_w, model.out_b, thr)
         for rate in (16, 8):
-            with_model, rules_only = evaluate(folders[-1], rate, config, [cand, False], keep)  # type: ignore[list-item]
+            # the second corpus: the training split that has the noise kinds (not a further one)
+            with_model, rules_only = evaluate(folders[min(1, len(folders) - 1)], rate, config, [cand, False], keep)  # type: ignore[list-item]
             for name, r in (("model", with_model), ("rules", rules_only)):
                 rec = " ".join(f"{c} {r['per_class'][c]['recall']:.3f}" for c in score.LABELS)
                 print(f"unheard {kind}, threshold {thr:.3f}, {rate} kHz, {name}: macro-F1 {r['macro_f1']:.4f}, "
@@ -269,6 +301,8 @@ def main() -> int:
     ap.add_argument("--keep-negatives", type=float, default=0.2, help="share of not-noisy evaluations fitted")
     ap.add_argument("--thresholds", default="0.85,0.9,0.95,0.98", help="comma-separated candidates")
     ap.add_argument("--lv-thresholds", default="same", help="for low_volume hops; `same`: the threshold")
+    ap.add_argument("--extra-calls", type=int, default=0, metavar="N",
+                    help="fit only the calls with index < N of the corpora after the second (0: all)")
     ap.add_argument("--gated", action="store_true",
                     help="fit only on the evaluations the gate of NoiseModel.is_noisy passes")
     ap.add_argument("--unheard", default="", metavar="KIND",
@@ -282,10 +316,15 @@ def main() -> int:
     config = DetectorConfig()
     folders = args.corpora.split(",")
     xs, ys = [], []
-    for folder in folders:
+    for k, folder in enumerate(folders):
+        # the validation calls are those of the second corpus (round 3's split; see `sets` below):
+        # a further training corpus (round 5's procedural split) is fitted whole
+        def keep(c: Call, k: int = k) -> bool:
+            return (not (k == 1 and is_val(c, args.val_from, args.val_to))
+                    and not (args.unheard and has_noise(c, args.unheard))
+                    and not (k >= 2 and args.extra_calls and int(c.meta["call_index"]) >= args.extra_calls))
         for rate in (16, 8):
-            x, y = collect(folder, rate, config, lambda c: not is_val(c, args.val_from, args.val_to)
-                           and not (args.unheard and has_noise(c, args.unheard)), args.gated)
+            x, y = collect(folder, rate, config, keep, args.gated)
             print(f"{folder} @ {rate} kHz: {y.size} evaluations asked ({int(y.sum())} truly noisy)", flush=True)
             xs.append(x)
             ys.append(y)
