@@ -782,8 +782,8 @@ def main(argv: list[str] | None = None) -> None:
     if "--train-extra" in args:  # round 5's extra training split (TRAIN_EXTRA): procedural noise only
         args.remove("--train-extra")
         split = "train_extra"
-    cfg = {"train": TRAIN, "train_extra": TRAIN_EXTRA}.get(split, HOLDOUT)
     install()
+    cfg = mc.SPLITS[split]
     missing = [p for v in cfg["pools"].values() for p in v  # type: ignore[attr-defined]
                if p not in ESPEAK_POOLS and p not in GSM_POOLS and not glob.glob(os.path.join(mc.ASTERISK, p))]
     if split == "train" and not glob.glob(os.path.join(MOH_DIR, "*.wav")):

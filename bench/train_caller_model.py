@@ -76,7 +76,7 @@ were not seen by round 3's author, though TV, cafe and plucked music are kinds r
 split also has, with generators of its own): 0.9300 / 0.9327, noisy recall 0.813 / 0.839 (round 2:
 0.9259 / 0.9284, 0.801 / 0.812) — the target is not met on noise kinds the model never heard.
 
-Round 4 (the shipped weights): five voicing features (voiced_frac, voice_peak, pitch_steady,
+Round 4: five voicing features (voiced_frac, voice_peak, pitch_steady,
 pitch_held, voice_flips; noise_model.voicing_features over levels.voicing, the normalised
 autocorrelation peak at 2.5-12 ms lags of the 20 ms windows at the last second's hop frames, at
 4 kHz), nothing else changed: same split, same defaults, same threshold grid and choice rule.
@@ -164,6 +164,9 @@ from softphone_assist.core.detect.noise_model import (
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "softphone_assist", "core", "detect", MODEL_FILE)
 TRUTH_LAG_S = 0.25
+# the place in --corpora of the training split (after dev): its calls [--val-from, --val-to) validate,
+# --unheard scores on it; corpora after it (round 5's procedural split) are fitted only
+SPLIT = 1
 score = load_score_module()
 
 
@@ -271,7 +274,7 @@ def has_noise(call: Call, kind: str) -> bool:
     return any(s["noise_type"] == kind for s in call.meta["segments"])
 
 
-def score_unheard(kind: str, folders: list[str], config: DetectorConfig, model: NoiseModel,
+def score_unheard(kind: str, split: str, config: DetectorConfig, model: NoiseModel,
                   thresholds: list[float]) -> int:
     """--unheard KIND: the model was fitted without any call that has KIND in it; score it (and the
     rules alone) on those calls of the training split, the way a noise kind no training call has
@@ -281,8 +284,7 @@ def score_unheard(kind: str, folders: list[str], config: DetectorConfig, model: 
     for thr in thresholds:
         cand = NoiseModel(model.mean, model.scale, model.hidden_w, model.hidden_b, model.out_w, model.out_b, thr)
         for rate in (16, 8):
-            # the second corpus: the training split that has the noise kinds (not a further one)
-            with_model, rules_only = evaluate(folders[min(1, len(folders) - 1)], rate, config, [cand, False], keep)  # type: ignore[list-item]
+            with_model, rules_only = evaluate(split, rate, config, [cand, False], keep)  # type: ignore[list-item]
             for name, r in (("model", with_model), ("rules", rules_only)):
                 rec = " ".join(f"{c} {r['per_class'][c]['recall']:.3f}" for c in score.LABELS)
                 print(f"unheard {kind}, threshold {thr:.3f}, {rate} kHz, {name}: macro-F1 {r['macro_f1']:.4f}, "
@@ -317,12 +319,10 @@ def main() -> int:
     folders = args.corpora.split(",")
     xs, ys = [], []
     for k, folder in enumerate(folders):
-        # the validation calls are those of the second corpus (round 3's split; see `sets` below):
-        # a further training corpus (round 5's procedural split) is fitted whole
         def keep(c: Call, k: int = k) -> bool:
-            return (not (k == 1 and is_val(c, args.val_from, args.val_to))
+            return (not (k == SPLIT and is_val(c, args.val_from, args.val_to))
                     and not (args.unheard and has_noise(c, args.unheard))
-                    and not (k >= 2 and args.extra_calls and int(c.meta["call_index"]) >= args.extra_calls))
+                    and not (k > SPLIT and args.extra_calls and int(c.meta["call_index"]) >= args.extra_calls))
         for rate in (16, 8):
             x, y = collect(folder, rate, config, keep, args.gated)
             print(f"{folder} @ {rate} kHz: {y.size} evaluations asked ({int(y.sum())} truly noisy)", flush=True)
@@ -333,15 +333,16 @@ def main() -> int:
     print(f"{y.size} evaluations ({int(y.sum())} truly noisy), {len(FEATURES)} features")
     model = fit(x, y, args.hidden, args.steps, args.l2)
     if args.unheard:
-        return score_unheard(args.unheard, folders, config, model, [float(t) for t in args.thresholds.split(",")])
+        return score_unheard(args.unheard, folders[min(SPLIT, len(folders) - 1)], config, model,
+                             [float(t) for t in args.thresholds.split(",")])
     cands = []
     for thr in (float(t) for t in args.thresholds.split(",")):
         for lv in args.lv_thresholds.split(","):
             cands.append(NoiseModel(model.mean, model.scale, model.hidden_w, model.hidden_b, model.out_w,
                                     model.out_b, thr, None if lv == "same" else float(lv)))
     sets = [("dev", folders[0], lambda c: True)]
-    if len(folders) > 1:
-        sets.append(("val", folders[1], lambda c: is_val(c, args.val_from, args.val_to)))
+    if len(folders) > SPLIT:
+        sets.append(("val", folders[SPLIT], lambda c: is_val(c, args.val_from, args.val_to)))
     chosen_on = [f for f in args.choose_on.split(",") if f]
     sets += [(f"choose{k}", folder, lambda c: True) for k, folder in enumerate(chosen_on)]
     figs: list[dict[str, tuple[float, float]]] = [{} for _ in cands]

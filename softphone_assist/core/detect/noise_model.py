@@ -17,8 +17,9 @@ a hum's buzz keeps its period exactly), read on the 20 ms windows at the last se
 (levels.voicing; the caller tracker computes a window only when the model asks about a second
 that holds it). A model with one small tanh hidden layer over those per-hop statistics
 (FEATURES) gives P(noisy); it is trained by
-bench/train_caller_model.py on the dev corpus and on a training split with other voices and
-noise kinds (bench/make_holdout.py --train), never on the hold-out split. Where the rules say
+bench/train_caller_model.py on the dev corpus and on training splits with other voices and
+noise kinds (bench/make_holdout.py --train, and --train-extra's random procedural noise), never
+on the hold-out split. Where the rules say
 speech or low_volume and the model is sure (P >= its threshold) at two evaluations in a row,
 the line is noisy. The model is only asked where its physics holds: the quiet tenth of the
 last 0.5 s is at least -60 dBov (NOISE_GATE_DBOV: over a quiet floor a talker is a talker; half
